@@ -1,0 +1,8 @@
+"""The harness engine: what the pytest plugin's fixtures and ``posx-harness`` are built on.
+
+``options`` (settings and their env twins), ``target`` (what a POSX target must offer),
+``stripe_side`` (driving the simulator), ``scenario`` (the helper a scenario talks to),
+``waiting`` and ``report`` (polling and failure reports), ``yaml_scenarios`` (declarative
+scenarios), ``pytest_hooks`` (options, tags, YAML collection), ``results`` (summary, JSON),
+``doctor`` (troubleshooting checks).
+"""
