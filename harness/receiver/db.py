@@ -1,0 +1,161 @@
+"""The receiver's database: SQLite (WAL) by default, PostgreSQL through ``DATABASE_URL``.
+
+One small interface for both: ``db.transaction()`` opens a write transaction on this
+thread's connection (``BEGIN IMMEDIATE`` on SQLite, so writers queue up front instead of
+failing on upgrade; plain ``BEGIN`` on PostgreSQL, where handlers lock rows with
+``FOR UPDATE``). SQL is written once with ``?`` placeholders; the PostgreSQL side rewrites
+them to ``%s``. Connections are per thread (gunicorn's gthread workers, the outbox thread).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sqlite3
+import threading
+from typing import Any, Iterator, Optional, Sequence
+from urllib.parse import urlsplit
+
+from .schema import migrate
+
+IntegrityError = (sqlite3.IntegrityError,)
+try:  # PostgreSQL support is optional (the "postgres" extra).
+    import psycopg
+    IntegrityError = (sqlite3.IntegrityError, psycopg.errors.IntegrityError)
+except ImportError:  # pragma: no cover - exercised only without psycopg
+    psycopg = None
+
+
+class DatabaseError(Exception):
+    """The database URL is unusable or the server does not answer."""
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite:///rel/path``, ``sqlite:////abs/path`` or ``sqlite:///:memory:`` -> file path."""
+    if not url.startswith("sqlite:///"):
+        raise DatabaseError("a SQLite URL looks like sqlite:///path/to/file.sqlite3, got %r" % url)
+    return url[len("sqlite:///"):]
+
+
+class Tx:
+    """A transaction in progress: ``execute``, ``one``, ``all``, and the dialect's lock clause."""
+
+    __slots__ = ("_cur", "dialect", "for_update", "_convert")
+
+    def __init__(self, cur, dialect: str, convert):
+        self._cur = cur
+        self.dialect = dialect
+        self._convert = convert
+        # Appended to a SELECT that must lock the rows it reads. SQLite needs none: BEGIN
+        # IMMEDIATE already holds the database's single write lock.
+        self.for_update = " FOR UPDATE" if dialect == "postgresql" else ""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        self._cur.execute(self._convert(sql), params)
+        return self._cur.rowcount
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Optional[tuple]:
+        self._cur.execute(self._convert(sql), params)
+        return self._cur.fetchone()
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list:
+        self._cur.execute(self._convert(sql), params)
+        return self._cur.fetchall()
+
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+class Database:
+    def __init__(self, url: str, schema: Optional[str] = None):
+        self.url = url
+        self.schema = schema
+        self._local = threading.local()
+        self._pid = os.getpid()
+        self._sql_cache: dict = {}
+        if url.startswith("sqlite:"):
+            self.dialect = "sqlite"
+            self.path = sqlite_path(url)
+        elif url.startswith(("postgresql://", "postgres://")):
+            if psycopg is None:
+                raise DatabaseError("DATABASE_URL is PostgreSQL but psycopg is not installed: pip install 'psycopg[binary]'")
+            if schema and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", schema):
+                raise DatabaseError("POSX_DB_SCHEMA must be a plain identifier, got %r" % schema)
+            self.dialect = "postgresql"
+            self.path = None
+        else:
+            raise DatabaseError("DATABASE_URL must start with sqlite:/// or postgresql://, got %r" % url.split("@")[-1])
+
+    # -- connections ---------------------------------------------------------------------
+    def _connect(self):
+        if self.dialect == "sqlite":
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves.
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            return conn
+        try:
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+        except psycopg.OperationalError as exc:
+            raise DatabaseError("cannot connect to %s: %s" % (self.url.split("@")[-1], exc)) from exc
+        if self.schema:
+            conn.execute('CREATE SCHEMA IF NOT EXISTS "%s"' % self.schema)
+            conn.execute('SET search_path TO "%s"' % self.schema)
+        return conn
+
+    def connection(self):
+        # After a fork (gunicorn preload) connections must not be shared with the parent.
+        if self._pid != os.getpid():
+            self._local = threading.local()
+            self._pid = os.getpid()
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def _convert(self, sql: str) -> str:
+        if self.dialect == "sqlite":
+            return sql
+        out = self._sql_cache.get(sql)
+        if out is None:
+            out = self._sql_cache[sql] = _PLACEHOLDER.sub("%s", sql)
+        return out
+
+    # -- transactions --------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        conn = self.connection()
+        cur = conn.cursor()
+        cur.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+        try:
+            yield Tx(cur, self.dialect, self._convert)
+        except BaseException:
+            try:
+                cur.execute("ROLLBACK")
+            except Exception:
+                # The connection itself is broken; drop it so the next call reconnects.
+                self.close()
+            raise
+        else:
+            cur.execute("COMMIT")
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list:
+        """A read outside any explicit transaction (autocommit snapshot)."""
+        cur = self.connection().cursor()
+        cur.execute(self._convert(sql), params)
+        return cur.fetchall()
+
+    def migrate(self) -> None:
+        migrate(self)
+
+
+def is_integrity_error(exc: BaseException) -> bool:
+    return isinstance(exc, IntegrityError)

@@ -1,0 +1,51 @@
+"""Flavours of the receiver: the correct reference, the guide's code, and one flaw at a time.
+
+A flavour is a set of flags (data). Each flag switches one behaviour of the webhook
+handler from the correct one to the flawed one, so the scenario suite can show that every
+flaw is caught by at least one scenario.
+"""
+from __future__ import annotations
+
+from typing import Dict, FrozenSet
+
+# flag -> what it does (the flawed behaviour)
+FLAGS: Dict[str, str] = {
+    "mark_before_process": "records the event id in its own commit before handling it; a crash in between "
+                           "loses the event (Stripe's retry is answered as a duplicate)",
+    "no_lock": "reads the order's status, then updates it in a later transaction without a row lock",
+    "tasks_per_event": "starts allocation/commission tasks keyed by the event, not the order (like the "
+                       "guide's .delay() calls), so two events that both see 'pending' both allocate",
+    "tasks_outside_tx": "enqueues the tasks after the order update has committed, in a separate transaction",
+    "drop_unknown_order": "logs 'Order not found' and drops an event for an order it does not know yet",
+    "stale_failure_overrides": "a payment_failed/charge.failed sets the order to failed even if it was paid",
+    "guide_event_types": "handles only the guide's three allowed event types",
+    "no_signature_tolerance": "accepts signatures of any age (replayed old deliveries pass)",
+    "sdk_construct_event": "parses with the SDK's stripe.Webhook.construct_event, as the guide does",
+}
+
+FLAVORS: Dict[str, FrozenSet[str]] = {
+    "reference": frozenset(),
+    # The guide's view function + handler. stale_failure_overrides is inferred: the guide
+    # shows no payment_failed handler, but its success handler's style (no state guard
+    # besides "already paid") applied to failures un-pays a paid order.
+    "guide": frozenset({"mark_before_process", "no_lock", "tasks_per_event", "tasks_outside_tx",
+                        "drop_unknown_order", "stale_failure_overrides", "guide_event_types",
+                        "sdk_construct_event"}),
+    "flaw-mark-before-process": frozenset({"mark_before_process"}),
+    # Without the lock, the per-order task key is the only thing left that stops a double
+    # allocation; a receiver without the lock (the guide) has no such key either.
+    "flaw-no-lock": frozenset({"no_lock", "tasks_per_event"}),
+    "flaw-tasks-outside-tx": frozenset({"tasks_outside_tx"}),
+    "flaw-drop-unknown-order": frozenset({"drop_unknown_order"}),
+    "flaw-stale-failure-overrides": frozenset({"stale_failure_overrides"}),
+    "flaw-no-signature-tolerance": frozenset({"no_signature_tolerance"}),
+}
+
+GUIDE_EVENT_TYPES = frozenset({"payment_intent.succeeded", "payment_intent.payment_failed", "charge.dispute.created"})
+
+
+def flags_for(flavor: str) -> FrozenSet[str]:
+    try:
+        return FLAVORS[flavor]
+    except KeyError:
+        raise ValueError("unknown flavor %r; choose one of: %s" % (flavor, ", ".join(FLAVORS))) from None

@@ -1,0 +1,144 @@
+"""The transactional outbox worker: token allocation and commission calculation.
+
+Tasks are rows inserted by the webhook in the same transaction as the payment, so a task
+exists if and only if the payment was recorded. A worker takes one ready task, performs
+its effect and marks it done in ONE transaction (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL; the single write lock on SQLite): a worker that dies mid-task leaves the task
+ready, and the effect's unique ``task_key`` stops a second run from doubling it.
+
+The same loop also sweeps kept events (``pending_events``) whose order now exists, the
+backstop for an order created concurrently with its first event.
+
+Runs as a thread in every app process (``POSX_OUTBOX_THREADS``) and/or as its own process
+(``posx-harness receiver --worker``).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Optional
+
+from . import store
+
+log = logging.getLogger("posx.receiver")
+
+MAX_ATTEMPTS = 5
+
+
+class OutboxWorker:
+    def __init__(self, config, db):
+        self.config = config
+        self.db = db
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self.name = "outbox-%d" % os.getpid()
+
+    # -- one step ----------------------------------------------------------------------
+    def run_one(self) -> bool:
+        """Run one ready task; False if there was none."""
+        if not self.db.read("SELECT 1 FROM outbox WHERE status = 'ready' LIMIT 1"):
+            return False  # cheap check first: idle polls must not take SQLite's write lock
+        task_id = None
+        try:
+            with self.db.transaction() as tx:
+                skip = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
+                row = tx.one("SELECT id, order_id, kind, dedup_key FROM outbox WHERE status = 'ready' ORDER BY id LIMIT 1"
+                             + skip)
+                if row is None:
+                    return False
+                task_id, order_id, kind, dedup_key = row
+                order = store.get_order(tx, order_id)
+                if order is None:
+                    raise LookupError("order %s of task %s does not exist" % (order_id, task_id))
+                if kind == "allocate_tokens":
+                    self._allocate(tx, order, dedup_key)
+                elif kind == "calculate_commissions":
+                    self._commission(tx, order, dedup_key)
+                else:
+                    raise ValueError("unknown task kind %r" % kind)
+                tx.execute("UPDATE outbox SET status = 'done', attempts = attempts + 1, done_at = ? WHERE id = ?",
+                           (store.now_iso(), task_id))
+            return True
+        except Exception as exc:
+            if task_id is None:
+                raise
+            log.exception("Task %s failed", task_id)
+            with self.db.transaction() as tx:
+                tx.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?, "
+                           "status = CASE WHEN attempts + 1 >= ? THEN 'dead' ELSE status END WHERE id = ?",
+                           (str(exc)[:500], MAX_ATTEMPTS, task_id))
+            return True
+
+    def _allocate(self, tx, order, task_key: str) -> None:
+        if tx.execute("INSERT INTO allocations (order_id, task_key, tokens, created_at) VALUES (?, ?, ?, ?) "
+                      "ON CONFLICT (task_key) DO NOTHING", (order["id"], task_key, order["tokens"], store.now_iso())):
+            log.info("Allocated %d tokens for order %s", order["tokens"], order["id"])
+
+    def _commission(self, tx, order, task_key: str) -> None:
+        rate = self.config.commission_rate_bps
+        beneficiary = order["referrer"] or "house:%s" % order["site_code"]
+        amount = order["amount"] * rate // 10000
+        if tx.execute("INSERT INTO commissions (order_id, task_key, beneficiary, rate_bps, amount, created_at) "
+                      "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (task_key) DO NOTHING",
+                      (order["id"], task_key, beneficiary, rate, amount, store.now_iso())):
+            log.info("Commission of %d to %s for order %s", amount, beneficiary, order["id"])
+
+    def sweep_pending(self) -> int:
+        """Apply kept events whose order exists now; returns how many were applied."""
+        rows = self.db.read(
+            "SELECT DISTINCT o.id FROM pending_events p JOIN orders o "
+            "ON o.id = p.order_ref OR o.stripe_payment_intent_id = p.payment_intent_id LIMIT 50")
+        applied = 0
+        for (order_id,) in rows:
+            with self.db.transaction() as tx:
+                order = store.get_order(tx, order_id, lock=True)
+                if order is not None:
+                    applied += len(store.apply_pending(tx, order))
+        return applied
+
+    def drain(self, max_steps: int = 100000) -> int:
+        """Run until nothing is ready (tests and ``--worker --once``); returns tasks run."""
+        done = 0
+        self.sweep_pending()
+        while done < max_steps and self.run_one():
+            done += 1
+        return done
+
+    # -- the loop ----------------------------------------------------------------------
+    def wake(self) -> None:
+        self._wake.set()
+
+    def loop(self) -> None:
+        interval = self.config.outbox_poll_interval
+        idle_rounds = 0
+        while not self._stop.is_set():
+            try:
+                worked = self.run_one()
+                if not worked and idle_rounds % 20 == 0:
+                    worked = self.sweep_pending() > 0
+            except Exception:
+                log.exception("Outbox worker step failed")
+                worked = False
+                self.db.close()
+            if worked:
+                idle_rounds = 0
+                continue
+            idle_rounds += 1
+            self._wake.wait(interval)
+            self._wake.clear()
+        self.db.close()
+
+    def start(self) -> "OutboxWorker":
+        if self._thread is None:
+            self._thread = threading.Thread(target=self.loop, name=self.name, daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
