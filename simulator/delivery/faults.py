@@ -9,7 +9,8 @@ policy. Four kinds:
 * ``payload``   - what body is signed and sent.
 
 ``expect`` says what a receiver built on the official SDK's ``construct_event`` should do
-with it: ``accept`` (2xx), ``reject`` (non-2xx). ``sdk_error`` is the start of the message
+with it: ``accept`` (2xx), ``reject`` (non-2xx), ``either`` (both are defensible, e.g. a
+future timestamp that stripe-python accepts but a stricter receiver refuses). ``sdk_error`` is the start of the message
 stripe-python raises for a ``reject`` fault, so tests and the log can tell the *intended*
 rejection from an accidental one.
 """
@@ -22,7 +23,7 @@ from typing import Any, Optional
 
 from simulator import signing
 
-ACCEPT, REJECT = "accept", "reject"
+ACCEPT, REJECT, EITHER = "accept", "reject", "either"
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ _DEFS = [
           primary="seconds"),
     Fault("future_timestamp", "signature",
           "Sign with a timestamp in the future (stripe-python accepts it; a receiver that also bounds "
-          "the future rejects it).", ACCEPT,
+          "the future rejects it).", EITHER,
           params=(Param("seconds", float, 600.0, "how far ahead", minimum=0), _TYPE, _RATE), primary="seconds"),
     Fault("missing_signature", "signature", "Send no Stripe-Signature header at all.", REJECT,
           "No Stripe-Signature header value was provided", params=(_TYPE, _RATE)),
@@ -101,11 +102,15 @@ _DEFS = [
     Fault("unknown_event_type", "payload", "A correctly signed event of a type the receiver cannot know (fresh id).",
           ACCEPT, params=(Param("event_type", str, "simulator.unknown_event", "the type to send"), _TYPE, _RATE),
           primary="event_type"),
-    Fault("other_api_version", "payload", "The event rendered at another api_version (fresh id).", ACCEPT,
+    Fault("other_api_version", "payload",
+          "The event claims another api_version (fresh id); stripe-python parses it, a receiver pinned to one "
+          "version may refuse it.", EITHER,
           params=(Param("api_version", str, "2024-06-20", "the api_version to claim"), _TYPE, _RATE),
           primary="api_version"),
-    Fault("thin_event", "payload", "A v2 thin-event notification body (object v2.core.event), correctly signed.",
-          REJECT, "You passed a thin event notification", params=(_TYPE, _RATE)),
+    Fault("thin_event", "payload",
+          "A v2 thin-event notification body (object v2.core.event), correctly signed; construct_event refuses "
+          "it, a receiver may also acknowledge and ignore it.",
+          EITHER, "You passed a thin event notification", params=(_TYPE, _RATE)),
 ]
 
 FAULTS: dict[str, Fault] = {f.name: f for f in _DEFS}
@@ -294,7 +299,11 @@ def serialize_event(event: dict) -> bytes:
 
 def expectation(specs) -> tuple[str, Optional[str]]:
     """What the receiver should do with an attempt carrying these faults."""
-    for s in specs or ():
-        if s is not None and s.fault.expect == REJECT:
+    specs = [s for s in specs or () if s is not None]
+    for s in specs:
+        if s.fault.expect == REJECT:
             return REJECT, s.fault.sdk_error
+    for s in specs:
+        if s.fault.expect == EITHER:
+            return EITHER, s.fault.sdk_error
     return ACCEPT, None

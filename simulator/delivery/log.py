@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Optional, Union
 
 SUCCEEDED, FAILED, ABANDONED = "succeeded", "failed", "abandoned"
 OUTCOMES = (SUCCEEDED, FAILED, ABANDONED)
-FILTERS = ("event", "type", "endpoint", "payment_intent", "outcome", "fault", "attempt", "honest")
+FILTERS = ("event", "type", "endpoint", "payment_intent", "outcome", "fault", "attempt", "honest", "trigger")
 
 
 class DeliveryTimeout(AssertionError):
@@ -42,6 +42,8 @@ def _match(entry: dict, filters: dict) -> bool:
             have, want = entry["honest"], want in (True, "true", "1", 1)
         elif key == "payment_intent":
             have = entry.get("payment_intent")
+        elif key == "trigger":
+            have = entry.get("trigger")
         else:
             raise ValueError("unknown delivery filter %r (known: %s)" % (key, ", ".join(FILTERS)))
         if have != want:
