@@ -1,0 +1,29 @@
+"""StripeBackend: every resource of the fake Stripe API, in plain dicts, behind one lock.
+
+One method per API action (named after it), composed from a mixin per concern:
+payments (intents, methods, charges), refunds and disputes, checkout, webhook endpoints,
+events and expansion. ``state.BackendState`` holds the collections, ids, reset and snapshot.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from simulator.objects import clone
+
+from . import params as P
+from .checkout import CheckoutMixin
+from .expand import ExpandMixin
+from .payments import PaymentsMixin
+from .recording import EventsMixin
+from .refunds import RefundsMixin
+from .state import BackendState
+from .webhooks import WebhookEndpointsMixin
+
+
+class StripeBackend(PaymentsMixin, RefundsMixin, CheckoutMixin, WebhookEndpointsMixin,
+                    ExpandMixin, EventsMixin, BackendState):
+
+    def retrieve_account(self, params: Optional[dict] = None) -> dict:
+        P.validate(P.RETRIEVE, params)
+        with self.lock:
+            return clone(self.account)

@@ -1,0 +1,175 @@
+"""Checkout Sessions (mode=payment) and the test helper that pays one."""
+from __future__ import annotations
+
+from typing import Optional
+
+from simulator.errors import InvalidRequestError, ResourceMissingError, StateError
+from simulator.objects import builders, clone
+
+from . import cards
+from . import params as P
+from .payments import check_amount
+
+SESSION_LIFETIME = 24 * 3600
+
+
+class CheckoutMixin:
+    def create_checkout_session(self, params: dict, request: Optional[dict] = None) -> dict:
+        p = P.validate(P.CREATE_CHECKOUT_SESSION, params)
+        if p["mode"] != "payment":
+            raise InvalidRequestError("mode=%s is not supported by this simulator; use mode=payment."
+                                      % p["mode"], param="mode")
+        items = p.get("line_items") or []
+        if not items:
+            raise InvalidRequestError("Missing required param: line_items.", param="line_items")
+        for t in p.get("payment_method_types") or []:
+            if t != "card":
+                raise InvalidRequestError('The payment method type "%s" is invalid.' % t,
+                                          param="payment_method_types")
+        with self.lock:
+            now = int(self.clock.now())
+            expires_at = p.get("expires_at", now + SESSION_LIFETIME)
+            if not now + 1800 <= expires_at <= now + SESSION_LIFETIME:
+                raise InvalidRequestError("The `expires_at` timestamp must be between 30 minutes and "
+                                          "24 hours from Checkout Session creation.", param="expires_at")
+            built, currency = self._line_items(items, now, p.get("currency"))
+            amount = sum(li["amount_total"] for li in built)
+            check_amount(amount, currency, param="line_items")
+            cs_id = "cs_test_a1%s" % self.rng.token(56)
+            session = builders.checkout_session(
+                cs_id, now, expires_at, currency, amount,
+                "https://checkout.stripe.com/c/pay/%s#%s" % (cs_id, self.rng.token(40)),
+                cancel_url=p.get("cancel_url"), success_url=p.get("success_url"),
+                client_reference_id=p.get("client_reference_id"), customer=p.get("customer"),
+                customer_email=p.get("customer_email"),
+                customer_creation=p.get("customer_creation", "if_required"),
+                metadata=dict(p.get("metadata") or {}), locale=p.get("locale"),
+                submit_type=p.get("submit_type"),
+                billing_address_collection=p.get("billing_address_collection"),
+                allow_promotion_codes=p.get("allow_promotion_codes"),
+                ui_mode=p.get("ui_mode") or "hosted",
+                payment_method_collection=p.get("payment_method_collection", "if_required"))
+            if session["ui_mode"] != "hosted":
+                session["url"] = None
+                session["client_secret"] = "%s_secret_%s" % (cs_id, self.rng.token(24))
+                session["return_url"] = p.get("return_url")
+            self._add("checkout_sessions", session)
+            self.line_items[cs_id] = built
+            self.session_intent_data[cs_id] = p.get("payment_intent_data") or {}
+            return clone(session)
+
+    def _line_items(self, items: list, now: int, currency: Optional[str]) -> tuple[list, str]:
+        built = []
+        for i, item in enumerate(items):
+            path = "line_items[%d]" % i
+            if item.get("price"):
+                raise ResourceMissingError("No such price: '%s'" % item["price"], param=path + "[price]")
+            data = item.get("price_data")
+            if not data:
+                raise InvalidRequestError("Missing required param: %s[price_data]." % path,
+                                          param=path + "[price_data]")
+            if "unit_amount" not in data:
+                raise InvalidRequestError("Missing required param: %s[price_data][unit_amount]." % path,
+                                          param=path + "[price_data][unit_amount]")
+            if not data.get("product") and not data.get("product_data"):
+                raise InvalidRequestError("Missing required param: %s[price_data][product_data]." % path,
+                                          param=path + "[price_data][product_data]")
+            if "quantity" not in item:
+                raise InvalidRequestError("Missing required param: %s[quantity]." % path,
+                                          param=path + "[quantity]")
+            currency = currency or data["currency"]
+            if data["currency"] != currency:
+                raise InvalidRequestError("All line items must use the same currency (%s)." % currency,
+                                          param=path + "[price_data][currency]")
+            product_data = data.get("product_data") or {}
+            product = data.get("product") or self.new_id("prod")[:19]
+            built.append(builders.line_item(
+                self.new_id("li"), self.new_id("price"), product, now, currency,
+                data["unit_amount"], item["quantity"], product_data.get("name")))
+        return built, currency
+
+    def _session(self, id: str) -> dict:
+        return self._get("checkout_sessions", id, "checkout.session")
+
+    def retrieve_checkout_session(self, id: str, params: Optional[dict] = None) -> dict:
+        P.validate(P.RETRIEVE, params)
+        with self.lock:
+            return clone(self._session(id))
+
+    def list_checkout_sessions(self, params: Optional[dict] = None) -> dict:
+        p = P.validate(P.LIST_CHECKOUT_SESSIONS, params)
+        with self.lock:
+            return self._page_filtered(self.checkout_sessions, p, ("payment_intent", "customer"))
+
+    def list_checkout_session_line_items(self, id: str, params: Optional[dict] = None) -> dict:
+        p = P.validate(P.list_spec(), params)
+        with self.lock:
+            self._session(id)
+            return self._line_items_list(id, p.get("limit") or 10)
+
+    def _line_items_list(self, cs_id: str, limit: int = 10) -> dict:
+        items = self.line_items.get(cs_id, [])
+        return {"object": "list", "data": [clone(li) for li in items[:limit]],
+                "has_more": len(items) > limit, "url": "/v1/checkout/sessions/%s/line_items" % cs_id}
+
+    def complete_checkout_session(self, id: str, params: Optional[dict] = None,
+                                  request: Optional[dict] = None) -> dict:
+        """Test helper: the customer pays (4242 unless ``payment_method`` names a test card)."""
+        p = P.validate(P.COMPLETE_CHECKOUT_SESSION, params)
+        with self.lock:
+            session = self._session(id)
+            if session["status"] == "open" and self.clock.now() >= session["expires_at"]:
+                self._expire(session)
+            if session["status"] != "open":
+                raise StateError("This Checkout Session is no longer open (status: %s)."
+                                 % session["status"])
+            email = p.get("customer_email") or session["customer_email"]
+            intent_data = self.session_intent_data.get(id, {})
+            if session["payment_intent"]:
+                pi = self._intent(session["payment_intent"])
+            else:
+                pi = self._build_intent(self.new_intent_id(), {
+                    "amount": session["amount_total"], "currency": session["currency"],
+                    "metadata": intent_data.get("metadata") or {},
+                    "description": intent_data.get("description"),
+                    "receipt_email": intent_data.get("receipt_email"),
+                    "capture_method": intent_data.get("capture_method"),
+                    "statement_descriptor": intent_data.get("statement_descriptor"),
+                    "statement_descriptor_suffix": intent_data.get("statement_descriptor_suffix"),
+                    "customer": session["customer"]})
+                self._add("payment_intents", pi)
+                session["payment_intent"] = pi["id"]
+                self.checkout_sessions.add_key("payment_intent", pi["id"], id)
+                self.record_event("payment_intent.created", pi, request=request)
+            if p.get("payment_method"):
+                pm = self._resolve_payment_method(p["payment_method"])
+            else:
+                pm = self._new_payment_method(cards.BY_NUMBER["4242424242424242"], email=email)
+
+            def completed() -> None:
+                billing = pm["billing_details"]
+                session.update(
+                    status="complete", payment_status="paid",
+                    customer_details={"address": dict(billing["address"]), "email": billing["email"],
+                                      "name": billing["name"], "phone": billing["phone"],
+                                      "tax_exempt": "none", "tax_ids": []},
+                    collected_information={"shipping_details": None})
+                self.record_event("checkout.session.completed", session, request=request)
+
+            # A decline raises CardError (402) after its events; the session stays open.
+            self._confirm(pi, {}, request, pm, on_success=completed)
+            return clone(session)
+
+    def expire_checkout_session(self, id: str, params: Optional[dict] = None,
+                                request: Optional[dict] = None) -> dict:
+        P.validate(P.RETRIEVE, params)
+        with self.lock:
+            session = self._session(id)
+            if session["status"] != "open":
+                raise StateError("Only Checkout Sessions with a status in [\"open\"] can be expired.")
+            self._expire(session, request)
+            return clone(session)
+
+    def _expire(self, session: dict, request: Optional[dict] = None) -> None:
+        session.update(status="expired", url=None)
+        self.record_event("checkout.session.expired", session, request=request)

@@ -1,0 +1,175 @@
+"""Indexed collections and Stripe list pagination.
+
+Every object gets a sequence number at creation; a collection keeps ids by sequence, a
+``seq`` map for O(1) cursor lookup, the creation times (non-decreasing, for ``created``
+filters by bisection) and per-filter indexes (e.g. charges by ``payment_intent``, events by
+``type``) as sorted lists of sequence numbers. A list request is a handful of bisections and
+one slice, never a scan, so the 20,000th payment lists as fast as the first.
+"""
+from __future__ import annotations
+
+import bisect
+from typing import Callable, Iterable, Optional, Sequence
+
+from simulator.errors import InvalidRequestError
+
+DEFAULT_LIMIT = 10
+
+
+class Index:
+    def __init__(self, object_name: str, url: str, keys: Iterable[str] = ()):
+        self.object_name = object_name
+        self.url = url
+        self.keys = tuple(keys)
+        self.clear()
+
+    def clear(self) -> None:
+        self.objects: dict[str, dict] = {}
+        self.order: list[str] = []
+        self.seq: dict[str, int] = {}
+        self.created: list[float] = []
+        self.by: dict[str, dict[str, list[int]]] = {key: {} for key in self.keys}
+
+    def __contains__(self, obj_id: str) -> bool:
+        return obj_id in self.objects
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+    def get(self, obj_id: str) -> Optional[dict]:
+        return self.objects.get(obj_id)
+
+    def add(self, obj, obj_id: Optional[str] = None, created: Optional[float] = None,
+            **keys: Optional[str]) -> None:
+        if obj_id is None:
+            obj_id = obj["id"]
+        seq = len(self.order)
+        self.objects[obj_id] = obj
+        self.order.append(obj_id)
+        self.seq[obj_id] = seq
+        # Creation times only go forward (the clock never does), so bisection is valid.
+        if created is None:
+            created = obj.get("created", 0)
+        if self.created and created < self.created[-1]:
+            created = self.created[-1]
+        self.created.append(created)
+        for key, value in keys.items():
+            if value is not None:
+                self.by[key].setdefault(value, []).append(seq)
+
+    def add_key(self, key: str, value: str, obj_id: str) -> None:
+        """Index an object under a filter value it gained after creation."""
+        seqs = self.by[key].setdefault(value, [])
+        seq = self.seq[obj_id]
+        pos = bisect.bisect_left(seqs, seq)
+        if pos == len(seqs) or seqs[pos] != seq:
+            seqs.insert(pos, seq)
+
+    def remove(self, obj_id: str) -> None:
+        """Rare (deleted webhook endpoints): rebuilds the collection."""
+        objects = [self.objects[i] for i in self.order if i != obj_id and i in self.objects]
+        keyed = {i: {k: v for k, vals in self.by.items() for v, seqs in vals.items()
+                     if self.seq[i] in seqs} for i in self.order}
+        self.clear()
+        for obj in objects:
+            self.add(obj, **keyed.get(obj["id"], {}))
+
+    def cursor_seq(self, obj_id: str, param: str) -> int:
+        seq = self.seq.get(obj_id)
+        if seq is None or obj_id not in self.objects:
+            raise InvalidRequestError("No such %s: '%s'" % (self.object_name, obj_id), param=param,
+                                      code="resource_missing")
+        return seq
+
+    def page(self, params: dict, filters: Optional[dict[str, object]] = None,
+             render: Callable[[dict], dict] = lambda obj: obj,
+             where: Optional[Callable[[dict], bool]] = None) -> dict:
+        """One page of Stripe's list shape, newest first.
+
+        ``params`` are validated list params (limit, starting_after, ending_before, created);
+        ``filters`` maps an indexed key to a value or a list of values (any of them).
+        """
+        limit = params.get("limit") or DEFAULT_LIMIT
+        lo, hi = 0, len(self.order)
+        created = params.get("created")
+        if created:
+            lo, hi = self._created_bounds(created, lo, hi)
+        after, before = params.get("starting_after"), params.get("ending_before")
+        if after is not None:
+            hi = min(hi, self.cursor_seq(after, "starting_after"))
+        if before is not None and after is None:
+            lo = max(lo, self.cursor_seq(before, "ending_before") + 1)
+
+        sources: list[Sequence[int]] = []
+        if filters:
+            (key, value), *rest = filters.items()
+            if rest:
+                raise ValueError("one indexed filter per list request")
+            values = value if isinstance(value, (list, tuple)) else [value]
+            for v in dict.fromkeys(values):
+                seqs = self.by[key].get(v)
+                if seqs:
+                    sources.append(seqs)
+        else:
+            sources.append(range(len(self.order)))
+
+        if where is not None:
+            return self._page_where(sources, lo, hi, limit, before is not None and after is None,
+                                    render, where)
+        picked: list[int] = []
+        total = 0
+        for seqs in sources:
+            i_lo = bisect.bisect_left(seqs, lo)
+            i_hi = bisect.bisect_left(seqs, hi)
+            total += max(0, i_hi - i_lo)
+            if before is not None and after is None:
+                picked.extend(seqs[i_lo:min(i_hi, i_lo + limit)])
+            else:
+                picked.extend(seqs[max(i_lo, i_hi - limit):i_hi])
+        picked.sort()
+        if before is not None and after is None:
+            picked = picked[:limit]
+        else:
+            picked = picked[-limit:]
+        picked.reverse()
+        data = []
+        for seq in picked:
+            obj = self.objects.get(self.order[seq])
+            if obj is not None:
+                data.append(render(obj))
+        return {"object": "list", "data": data, "has_more": total > limit, "url": self.url}
+
+    def _page_where(self, sources, lo, hi, limit, ascending, render, where) -> dict:
+        """A second filter on top of an indexed one: walks the indexed subset only."""
+        seqs = sorted(set(s for src in sources
+                          for s in src[bisect.bisect_left(src, lo):bisect.bisect_left(src, hi)]))
+        if not ascending:
+            seqs.reverse()
+        matched = []
+        for seq in seqs:
+            obj = self.objects.get(self.order[seq])
+            if obj is not None and where(obj):
+                matched.append(obj)
+                if len(matched) > limit:
+                    break
+        has_more = len(matched) > limit
+        matched = matched[:limit]
+        if ascending:
+            matched.reverse()
+        return {"object": "list", "data": [render(o) for o in matched], "has_more": has_more,
+                "url": self.url}
+
+    def _created_bounds(self, created: dict, lo: int, hi: int) -> tuple[int, int]:
+        times = self.created
+        if "eq" in created:
+            lo = max(lo, bisect.bisect_left(times, created["eq"]))
+            hi = min(hi, bisect.bisect_right(times, created["eq"]))
+        if "gt" in created:
+            lo = max(lo, bisect.bisect_right(times, created["gt"]))
+        if "gte" in created:
+            lo = max(lo, bisect.bisect_left(times, created["gte"]))
+        if "lt" in created:
+            hi = min(hi, bisect.bisect_left(times, created["lt"]))
+        if "lte" in created:
+            hi = min(hi, bisect.bisect_right(times, created["lte"]))
+        return lo, max(lo, hi)

@@ -1,0 +1,209 @@
+"""The backend's core: the state lock, id minting, collections, reset and snapshot."""
+from __future__ import annotations
+
+import hashlib
+import threading
+from typing import Optional
+
+from simulator.clock import Clock
+from simulator.objects import builders, clone
+from simulator.rng import ALPHANUMERIC, SeededRandom
+
+from .lists import Index
+
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def base62(number: int) -> str:
+    out = ""
+    while True:
+        number, rem = divmod(number, 62)
+        out = _B62[rem] + out
+        if not number:
+            return out
+
+
+class StateLock:
+    """A re-entrant lock that runs ``on_release`` when a thread lets go of its outermost hold.
+
+    Events recorded while the lock is held are handed to listeners at that moment, so
+    listeners never run under the state lock, yet run before the action returns.
+    """
+
+    def __init__(self, on_release):
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._on_release = on_release
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        ok = self._lock.acquire(blocking, timeout)
+        if ok:
+            self._local.depth = getattr(self._local, "depth", 0) + 1
+        return ok
+
+    def release(self) -> None:
+        self._local.depth -= 1
+        outermost = self._local.depth == 0
+        self._lock.release()
+        if outermost:
+            self._on_release()
+
+    def held(self) -> bool:
+        return getattr(self._local, "depth", 0) > 0
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+# Collections, their list url, and the filters indexed for each: name -> (object, url, key fn)
+COLLECTIONS = {
+    "payment_intents": ("payment_intent", "/v1/payment_intents",
+                        lambda o: {"customer": o.get("customer")}),
+    "charges": ("charge", "/v1/charges",
+                lambda o: {"payment_intent": o.get("payment_intent"), "customer": o.get("customer"),
+                           "transfer_group": o.get("transfer_group")}),
+    "payment_methods": ("payment_method", "/v1/payment_methods", lambda o: {}),
+    "balance_transactions": ("balance_transaction", "/v1/balance_transactions",
+                             lambda o: {"source": o.get("source")}),
+    "refunds": ("refund", "/v1/refunds",
+                lambda o: {"charge": o.get("charge"), "payment_intent": o.get("payment_intent")}),
+    "disputes": ("dispute", "/v1/disputes",
+                 lambda o: {"charge": o.get("charge"), "payment_intent": o.get("payment_intent")}),
+    "checkout_sessions": ("checkout.session", "/v1/checkout/sessions",
+                          lambda o: {"payment_intent": o.get("payment_intent"),
+                                     "customer": o.get("customer")}),
+    "webhook_endpoints_index": ("webhook_endpoint", "/v1/webhook_endpoints", lambda o: {}),
+}
+
+
+class BackendState:
+    def __init__(self, rng: Optional[SeededRandom] = None, clock: Optional[Clock] = None):
+        self._parent_rng = rng if rng is not None else SeededRandom()
+        self.clock = clock if clock is not None else Clock()
+        self.lock = StateLock(self._dispatch_pending)
+        self.rng = self._parent_rng.child()
+        self._key_fns = {}
+        for name, (obj_name, url, key_fn) in COLLECTIONS.items():
+            sample = key_fn({})
+            setattr(self, name, Index(obj_name, url, keys=sample.keys()))
+            self._key_fns[name] = key_fn
+        self._init_events()
+        self._init_state()
+
+    # -- lifecycle -------------------------------------------------------------
+    def _init_state(self) -> None:
+        self.started_at = int(self.clock.now())
+        self._acct = self.rng.token(10)
+        self.account = builders.account("acct_1%s%s" % (self.rng.token(5), self._acct), self.started_at)
+        self.pm_cards: dict[str, str] = {}            # payment method id -> card number
+        self.line_items: dict[str, list] = {}         # checkout session id -> line items
+        self.session_intent_data: dict[str, dict] = {}
+        self.endpoint_secrets: dict[str, list] = {}   # endpoint id -> [[secret, expires_at|None], ...]
+
+    def reset(self) -> None:
+        """Forget every object and event; listeners stay registered."""
+        with self.lock:
+            for name in COLLECTIONS:
+                getattr(self, name).clear()
+            self._reset_events()
+            # Re-derive from the parent so a reseeded parent gives the same ids again.
+            self.rng.reseed(self._parent_rng.child().seed)
+            self._init_state()
+
+    @property
+    def webhook_endpoints(self) -> dict[str, dict]:
+        """Endpoint id -> endpoint dict (including ``secret``), for the delivery engine."""
+        return self.webhook_endpoints_index.objects
+
+    def _add(self, collection: str, obj: dict) -> dict:
+        getattr(self, collection).add(obj, **self._key_fns[collection](obj))
+        return obj
+
+    def _page_filtered(self, index: Index, p: dict, keys: tuple) -> dict:
+        """A list page filtered by the indexed ``keys`` given in ``p`` (first one via the index)."""
+        given = {k: p[k] for k in keys if p.get(k)}
+        filters = dict([next(iter(given.items()))]) if given else None
+        where = None
+        if len(given) > 1:
+            where = lambda obj: all(obj.get(k) == v for k, v in given.items())  # noqa: E731
+        return index.page(p, filters, render=clone, where=where)
+
+    # -- ids and values -----------------------------------------------------------
+    def now(self) -> float:
+        return self.clock.now()
+
+    def _stamp(self) -> str:
+        # Real ids carry a time-derived segment and the account's segment.
+        return base62(int(self.clock.now()))[-5:].rjust(5, "0")
+
+    def new_id(self, prefix: str) -> str:
+        return "%s_1%s%s%s" % (prefix, self._stamp(), self._acct, self.rng.token(8))
+
+    def new_intent_id(self) -> str:
+        return "pi_3%s%s%s%s" % (self._stamp(), self._acct, self.rng.choice("0123456789"),
+                                 self.rng.token(7))
+
+    def related_id(self, prefix: str, intent_id: Optional[str]) -> str:
+        """Objects of a payment share the intent's id stem, as in real Stripe ids."""
+        if not intent_id or not intent_id.startswith("pi_3") or len(intent_id) < 20:
+            return self.new_id(prefix)
+        return "%s_%s%s" % (prefix, intent_id[3:20], self.rng.token(7))
+
+    def digits(self, n: int) -> str:
+        return self.rng.token(n, "0123456789")
+
+    def fingerprint(self, number: str) -> str:
+        digest = hashlib.sha256(("%s:%s" % (self._acct, number)).encode()).digest()
+        return "".join(ALPHANUMERIC[b % 62] for b in digest[:16])
+
+    def fake_billing(self, email: Optional[str] = None) -> dict:
+        fake = self.rng.faker
+        name = fake.name()
+        return builders.billing_details({
+            "name": name,
+            "email": email or "%s@%s" % (name.lower().replace(" ", ".").replace("'", ""),
+                                         fake.free_email_domain()),
+            "phone": None,
+            "address": {"city": fake.city(), "country": "US", "line1": fake.street_address(),
+                        "line2": None, "postal_code": fake.postcode(), "state": fake.state_abbr()},
+        })
+
+    # -- snapshot -------------------------------------------------------------------
+    def snapshot(self) -> dict:
+        with self.lock:
+            return {
+                "version": 1,
+                "started_at": self.started_at,
+                "acct": self._acct,
+                "account": self.account,
+                "collections": {name: [getattr(self, name).objects[i] for i in getattr(self, name).order
+                                       if i in getattr(self, name).objects]
+                                for name in COLLECTIONS},
+                "pm_cards": self.pm_cards,
+                "line_items": self.line_items,
+                "session_intent_data": self.session_intent_data,
+                "endpoint_secrets": self.endpoint_secrets,
+                "events": self._events_state(),
+            }
+
+    def restore(self, state: dict) -> None:
+        import json
+        state = json.loads(json.dumps(state))  # own copy: the caller keeps theirs
+        with self.lock:
+            if state.get("version") != 1:
+                raise ValueError("unsupported backend snapshot version %r" % state.get("version"))
+            for name in COLLECTIONS:
+                getattr(self, name).clear()
+                for obj in state["collections"].get(name, []):
+                    self._add(name, obj)
+            self.started_at = state["started_at"]
+            self._acct = state["acct"]
+            self.account = state["account"]
+            self.pm_cards = state["pm_cards"]
+            self.line_items = state["line_items"]
+            self.session_intent_data = state["session_intent_data"]
+            self.endpoint_secrets = state["endpoint_secrets"]
+            self._restore_events(state["events"])
+            self._subscriptions_changed()
