@@ -249,13 +249,60 @@ def run_with_image(args: argparse.Namespace, api_base: str, webhook_secret: str,
         return 3
 
 
+def ensure_webhook_endpoint(api_base: str, url: str, secret_file: str, api_key: str = DEFAULT_SECRET_KEY,
+                            events: Sequence[str] = ("*",), session: Any = None) -> str:
+    """Register ``url`` as a webhook endpoint on the simulator (Stripe's own API call) and keep
+    its signing secret in ``secret_file`` for the services that verify or sign with it.
+
+    Idempotent across restarts: when the file holds a secret and the simulator still has an
+    endpoint for ``url`` (a state file keeps it), nothing is created.
+    """
+    import os
+
+    import requests
+
+    http = session or requests.Session()
+    auth = {"Authorization": f"Bearer {api_key}"}
+    base = api_base.rstrip("/")
+    if os.path.exists(secret_file):
+        with open(secret_file, encoding="utf-8") as fh:
+            kept = fh.read().strip()
+        listed = http.get(f"{base}/v1/webhook_endpoints", params={"limit": 100}, headers=auth, timeout=10)
+        listed.raise_for_status()
+        if kept and any(e.get("url") == url for e in listed.json().get("data", [])):
+            return kept
+    form = [("url", url)] + [("enabled_events[]", e) for e in events]
+    created = http.post(f"{base}/v1/webhook_endpoints", data=form, headers=auth, timeout=10)
+    if created.status_code != 200:
+        raise ContainerError(f"the simulator refused the webhook endpoint ({created.status_code}): {created.text[:300]}")
+    secret = created.json()["secret"]
+    tmp = secret_file + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(secret)
+    os.replace(tmp, secret_file)  # readers never see half a secret
+    return secret
+
+
+USAGE = """usage: python -m harness.containers probe URL
+       python -m harness.containers endpoint API_BASE WEBHOOK_URL SECRET_FILE"""
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``python -m harness.containers probe URL``: the compose healthcheck (exit 0 if it answers)."""
+    """Small helpers for compose.yaml: ``probe`` is the healthcheck (exit 0 if the URL
+    answers); ``endpoint`` registers the receiver on the simulator and writes its secret."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) != 2 or argv[0] != "probe":
-        print("usage: python -m harness.containers probe URL", file=sys.stderr)
-        return 2
-    return 0 if answers(argv[1]) else 1
+    if len(argv) == 2 and argv[0] == "probe":
+        return 0 if answers(argv[1]) else 1
+    if len(argv) == 4 and argv[0] == "endpoint":
+        try:
+            ensure_webhook_endpoint(argv[1], argv[2], argv[3])
+        except (ContainerError, OSError, ValueError) as exc:  # requests' errors are OSError/ValueError
+            print(f"harness.containers endpoint: {exc}", file=sys.stderr)
+            return 1
+        print(f"webhook endpoint for {argv[2]} ready; its secret is in {argv[3]}")
+        return 0
+    print(USAGE, file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":
