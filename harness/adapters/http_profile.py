@@ -23,6 +23,7 @@ Example (the POSX contract; this is also the default profile)::
     fault_hooks:
       fail_next: {method: POST, path: /_admin/faults/, json: {fail_next: "${count}"}}
       crash_next: {method: POST, path: /_admin/faults/, json: {crash_next: "${count}"}}
+      delay_next: {method: POST, path: /_admin/faults/, json: {delay_next: "${count}", delay_ms: "${milliseconds}"}}
 """
 from __future__ import annotations
 
@@ -162,6 +163,10 @@ class HttpTarget(t.Target):
             caps.add(t.CRASH_HOOK)
         else:
             reasons[t.CRASH_HOOK] = "%s has no hook to crash mid-processing (fault_hooks.crash_next)" % self.name
+        if hooks.get("delay_next"):
+            caps.add(t.DELAY_HOOK)
+        else:
+            reasons[t.DELAY_HOOK] = "%s has no hook to answer its next webhook calls late (fault_hooks.delay_next)" % self.name
         self.capabilities = frozenset(caps)
         self.missing_reasons = reasons
 
@@ -244,9 +249,9 @@ class HttpTarget(t.Target):
                 setattr(view, name, jsonpath.count(self.field(doc, name)))
         return view
 
-    def _hook(self, name: str, capability: str, count: int) -> None:
+    def _hook(self, name: str, capability: str, count: int, **extra) -> None:
         self.require(capability)
-        resp = self.call(self.profile["fault_hooks"][name], count=count)
+        resp = self.call(self.profile["fault_hooks"][name], count=count, **extra)
         if resp.status_code >= 300:
             raise t.TargetError("fault hook %s answered %d: %s" % (name, resp.status_code, _snippet(resp)))
 
@@ -255,6 +260,9 @@ class HttpTarget(t.Target):
 
     def crash_next_webhooks(self, count: int) -> None:
         self._hook("crash_next", t.CRASH_HOOK, count)
+
+    def delay_next_webhooks(self, count: int, milliseconds: int) -> None:
+        self._hook("delay_next", t.DELAY_HOOK, count, milliseconds=milliseconds)
 
     def stop(self) -> None:
         self.http.close()

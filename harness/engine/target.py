@@ -16,7 +16,8 @@ DISPUTES = "disputes"
 PAID_AT = "paid_at"
 FAULT_HOOKS = "fault_hooks"      # fail the next N webhook calls with 500
 CRASH_HOOK = "crash_hook"        # crash in the middle of processing the next webhook call
-ALL_CAPABILITIES = (ALLOCATIONS, COMMISSIONS, DISPUTES, PAID_AT, FAULT_HOOKS, CRASH_HOOK)
+DELAY_HOOK = "delay_hook"        # process the next webhook call, then answer late
+ALL_CAPABILITIES = (ALLOCATIONS, COMMISSIONS, DISPUTES, PAID_AT, FAULT_HOOKS, CRASH_HOOK, DELAY_HOOK)
 
 
 class TargetError(Exception):
@@ -89,6 +90,9 @@ class Target:
 
     def crash_next_webhooks(self, count: int) -> None:
         raise Unsupported(CRASH_HOOK, self.why_missing(CRASH_HOOK))
+
+    def delay_next_webhooks(self, count: int, milliseconds: int) -> None:
+        raise Unsupported(DELAY_HOOK, self.why_missing(DELAY_HOOK))
 
     def has(self, capability: str) -> bool:
         return capability in self.capabilities

@@ -84,7 +84,7 @@ STEPS: dict[str, tuple[frozenset, str]] = {
     "retry_failed": (frozenset({"order"}), "let Stripe's retry schedule run for this order's failed deliveries"),
     "expect": (frozenset({"order", "status", "paid_at", "allocations", "commissions", "disputes", "timeout"}),
                "wait until the order shows this state"),
-    "expect_deliveries": (frozenset({"order", "type", "status", "outcome", "count", "fault"}),
+    "expect_deliveries": (frozenset({"order", "type", "status", "outcome", "count", "fault", "attempt"}),
                           "check the delivery log of the order's payment"),
 }
 SCALAR_STEPS = {"fail_next_webhooks": "count", "crash_next_webhooks": "count"}
