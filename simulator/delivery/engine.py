@@ -120,7 +120,7 @@ class DeliveryEngine:
             raise ValueError("mode must be 'test' or 'live', got %r" % mode)
         self.backend = backend
         self.clock = clock
-        self.rng = (rng or SeededRandom()).child()
+        self.rng = rng if rng is not None else SeededRandom()
         self.mode = mode
         self.schedule = get_schedule(schedule if schedule is not None else mode)
         self.disable_rule = disable_rule or DisableRule()
@@ -155,9 +155,9 @@ class DeliveryEngine:
         self._threads: list[threading.Thread] = []
         self._transports: list[Transport] = []
         self._listening = False
+        # Threads start with the first delivery, so a Simulator that never delivers costs none.
+        self._autostart = autostart
         self.subscribe()
-        if autostart:
-            self.start()
 
     # ------------------------------------------------------------------ lifecycle
     def subscribe(self) -> None:
@@ -166,21 +166,27 @@ class DeliveryEngine:
             self._listening = True
 
     def start(self) -> "DeliveryEngine":
-        if self._threads:
-            return self
+        with self._lock:
+            if self._threads:
+                return self
+            self._autostart = True
+            self._start_threads()
+        return self
+
+    def _start_threads(self) -> None:
         self._stop.clear()
         self._threads = [threading.Thread(target=self._schedule_loop, name="delivery-scheduler", daemon=True)]
         for i in range(self.workers):
             self._threads.append(threading.Thread(target=self._work_loop, name="delivery-worker-%d" % i, daemon=True))
         for t in self._threads:
             t.start()
-        with self._lock:
-            # Lanes filled while stopped (restore) need workers now.
-            for ep, lane in self._lanes.items():
-                self._activate(ep, lane)
-        return self
+        # Lanes filled while stopped (restore) need workers now.
+        for ep, lane in self._lanes.items():
+            self._activate(ep, lane)
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop the threads; queued and parked work is kept (``snapshot``, or ``start`` again)."""
+        self._autostart = False
         self._stop.set()
         self.clock.notify()
         for _ in range(self.workers):
@@ -358,6 +364,8 @@ class DeliveryEngine:
                                   or [WINDOW_SECONDS])
                     window = self._windows[ep] = []
                     self._pending += 1  # the window itself, until it flushes
+                    if self._autostart and not self._threads:
+                        self._start_threads()
                     self._push(_Parked(self.clock.now() + seconds, next(self._seq), flush=ep))
                 window.append(record)
             return
@@ -468,6 +476,8 @@ class DeliveryEngine:
         now = self.clock.now()
         wake = False
         with self._lock:
+            if self._autostart and not self._threads:
+                self._start_threads()
             for job in jobs:
                 self._count(job, 1)
                 if job.due <= now:
