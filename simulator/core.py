@@ -26,7 +26,8 @@ def _request_seed(seed: Optional[int]) -> Optional[int]:
 
 class Simulator:
     def __init__(self, seed: Optional[int] = None, time_scale: float = 1.0, state_file: Optional[str] = None,
-                 api_version: str = API_VERSION, *, backend: Any = None, clock: Optional[Clock] = None):
+                 api_version: str = API_VERSION, *, backend: Any = None, clock: Optional[Clock] = None,
+                 delivery: Optional[dict] = None):
         self.seed = seed
         self.api_version = api_version
         self.state_file = state_file
@@ -42,6 +43,12 @@ class Simulator:
         # subscribes to the backend's events; create_app registers its control blueprint
         # (``engine.blueprint``) under /_sim/ when it is not None.
         self.engine: Any = None
+        if delivery is not False and hasattr(backend, "add_event_listener"):
+            from simulator.delivery import DeliveryEngine
+
+            # Its own random stream: delivery faults never shift the ids of API objects.
+            self.engine = DeliveryEngine(backend, self.clock, SeededRandom(_request_seed(_request_seed(seed))),
+                                         **(delivery or {}))
         # A separate stream for request ids so that GETs do not shift the ids of objects.
         self.request_rng = SeededRandom(_request_seed(seed))
         if state_file and os.path.exists(state_file):
