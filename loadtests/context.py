@@ -1,0 +1,82 @@
+"""Per-process state of a load test: built at test start where users run (local or worker).
+
+Holds the event factory, the signer, the order pool, the ledger and the mix; ``current()``
+hands it to the users. The master runs no users and builds none of it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import zlib
+from collections import deque
+from typing import Deque, Optional
+
+from loadtests.events import EventFactory
+from loadtests.flows import Flow, plan
+from loadtests.ledger import Ledger
+from loadtests.mix import parse_mix
+from loadtests.orders import OrderPool, OrderSettings, OrderSource
+from loadtests.signer import Signer
+from simulator.rng import SeededRandom
+
+log = logging.getLogger("loadtests")
+
+_current: Optional["LoadContext"] = None
+
+
+class LoadContext:
+    def __init__(self, environment, source: str):
+        opts = environment.parsed_options
+        self.environment = environment
+        self.options = opts
+        self.mix = parse_mix(opts.mix)
+        seed = opts.seed
+        # Each process draws its own ids: workers must never make the same event id.
+        self.rng = SeededRandom(None if seed is None else zlib.crc32(("%s:%s" % (seed, source)).encode()))
+        self.factory = EventFactory(self.rng.child())
+        secret = opts.webhook_secret or os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+        self.signer = Signer(secret, self.rng.child())
+        self.orders = OrderPool(OrderSource(OrderSettings(
+            api_token=opts.api_token, site_code=opts.site_code, tier_id=opts.tier_id,
+            bulk_path=opts.bulk_orders_path, admin_token=opts.admin_token)))
+        self.ledger = Ledger(source)
+        self.presigned: Deque[Flow] = deque()
+        self.presigned_mode = opts.presigned > 0
+        self.presigned_ran_out = False
+
+    def prepare(self, client) -> None:
+        """Before the users start: make the orders asked for, and pre-sign flows if asked."""
+        opts = self.options
+        wanted = max(opts.prefill_orders, opts.presigned)
+        if wanted:
+            self.orders.fill(client, wanted)
+            log.info("made %d orders before the start", wanted)
+        if opts.presigned:
+            kinds = [k for k, w in self.mix.items() for _ in range(w)]
+            for _ in range(opts.presigned):
+                flow = plan(self.rng.choice(kinds), self.orders.take(client), self.factory, self.rng)
+                self.signer.presign(flow)
+                self.presigned.append(flow)
+            log.info("pre-signed %d flows", len(self.presigned))
+
+    def next_flow(self, kind: str, client) -> Flow:
+        if self.presigned_mode:
+            if self.presigned:
+                # Pre-signed flows were drawn from the mix already; the task's kind is ignored.
+                return self.presigned.popleft()
+            if not self.presigned_ran_out:
+                self.presigned_ran_out = True
+                log.warning("pre-signed flows ran out: the rest of the run signs as it goes")
+        return plan(kind, self.orders.take(client), self.factory, self.rng)
+
+
+def start(environment, source: str) -> LoadContext:
+    global _current
+    _current = LoadContext(environment, source)
+    return _current
+
+
+def current() -> LoadContext:
+    if _current is None:
+        raise RuntimeError("the load test context is built at test start; no test has started")
+    return _current

@@ -1,0 +1,80 @@
+"""Load test of a POSX Stripe webhook: ``locust -f loadtests/locustfile.py --host URL``.
+
+Also what ``posx-harness load`` runs. Options: ``locust -f loadtests/locustfile.py --help``
+(groups "POSX target", "POSX load", "POSX checks"); exit codes in docs/BENCHMARKS.md.
+"""
+from __future__ import annotations
+
+import logging
+
+from locust import events
+from locust.contrib.fasthttp import FastHttpSession
+from locust.runners import MasterRunner, WorkerRunner
+
+from loadtests import checks, context, distributed, options
+from loadtests.ledger import Expectations
+from loadtests.mix import parse_mix
+from loadtests.users import WebhookUser, apply_mix
+
+__all__ = ["WebhookUser"]
+
+log = logging.getLogger("loadtests")
+collector = distributed.Collector()
+
+
+@events.init_command_line_parser.add_listener
+def _options(parser, **kw):
+    options.add_arguments(parser)
+
+
+@events.init.add_listener
+def _init(environment, **kw):
+    opts = environment.parsed_options
+    if opts is not None:
+        parse_mix(opts.mix)  # a bad mix stops the run here, with its message, not at spawn time
+        # Workers do not get --users; they pace their share of --flow-rate from this.
+        opts.flow_rate_users = getattr(opts, "num_users", None) or 1
+    if environment.runner is not None:
+        distributed.register(environment, collector)
+
+
+@events.test_start.add_listener
+def _test_start(environment, **kw):
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        collector.reset()
+        return
+    source = runner.client_id if isinstance(runner, WorkerRunner) else "local"
+    ctx = context.start(environment, source)
+    apply_mix(WebhookUser, ctx.mix)
+    ctx.prepare(FastHttpSession(environment.host, environment.events.request, None))
+
+
+@events.test_stop.add_listener
+def _test_stop(environment, **kw):
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        distributed.send_ledger(environment)
+    elif isinstance(runner, MasterRunner):
+        collector.missing_at_stop = collector.wait_for_workers(runner, environment.parsed_options.expectations_timeout)
+        if collector.missing_at_stop:
+            log.error("no expectations from worker(s) %s", ", ".join(collector.missing_at_stop))
+
+
+@events.quitting.add_listener
+def _quitting(environment, **kw):
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        return
+    if isinstance(runner, MasterRunner):
+        checks.run_checks(environment, collector.expectations, collector.missing_at_stop)
+        return
+    try:
+        ledger = context.current().ledger
+    except RuntimeError:
+        log.error("no test ran, nothing to check")
+        environment.process_exit_code = 24
+        return
+    expectations = Expectations()
+    expectations.add(ledger)
+    checks.run_checks(environment, expectations)

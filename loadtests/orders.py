@@ -1,0 +1,125 @@
+"""Real orders for the events to pay: made through the target's API before they are used.
+
+``POST /api/v1/orders/`` (Bearer token + X-Site-Code) makes one order and its
+PaymentIntent; the reference receiver also has an admin route that makes many at once,
+which keeps order creation out of the way of the webhook traffic being measured.
+
+Order creation is reported to Locust under its own names (``orders: create``,
+``orders: bulk``) so it shows in the report, but thresholds only measure webhooks.
+"""
+from __future__ import annotations
+
+import collections
+import json
+from dataclasses import dataclass
+from typing import Deque, List, Optional
+
+ORDERS_PATH = "/api/v1/orders/"
+# The reference receiver's bulk route (served when its fault hooks are enabled).
+REFERENCE_BULK_PATH = "/_posx/orders/bulk/"
+
+
+class OrderCreationError(RuntimeError):
+    """The target would not make an order; the message quotes its answer."""
+
+
+@dataclass(frozen=True)
+class Order:
+    id: str
+    payment_intent: str
+    amount: int
+    currency: str = "usd"
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Order":
+        try:
+            return cls(str(data["id"]), str(data["stripe_payment_intent_id"]),
+                       int(data["amount"]), str(data.get("currency") or "usd"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise OrderCreationError("order answer lacks id/stripe_payment_intent_id/amount (%s): %.200s"
+                                     % (exc, json.dumps(data))) from None
+
+
+@dataclass(frozen=True)
+class OrderSettings:
+    api_token: str
+    site_code: str
+    tier_id: str
+    quantity: int = 1
+    bulk_path: str = ""        # empty: one POST /api/v1/orders/ per order
+    admin_token: str = ""
+    batch: int = 200
+
+    def headers(self) -> dict:
+        return {"Authorization": "Bearer %s" % self.api_token, "X-Site-Code": self.site_code,
+                "Content-Type": "application/json", "Accept": "application/json"}
+
+
+class OrderSource:
+    """Makes orders through any Locust ``FastHttpSession`` (the user's, or a free-standing one)."""
+
+    def __init__(self, settings: OrderSettings):
+        self.settings = settings
+
+    def create(self, client, count: int) -> List[Order]:
+        if self.settings.bulk_path:
+            return self._create_bulk(client, count)
+        return [self._create_one(client) for _ in range(count)]
+
+    def _create_one(self, client) -> Order:
+        body = json.dumps({"tier_id": self.settings.tier_id, "quantity": self.settings.quantity})
+        with client.post(ORDERS_PATH, data=body, headers=self.settings.headers(),
+                         name="orders: create", catch_response=True) as resp:
+            if resp.status_code != 201:
+                resp.failure("order creation answered %s" % resp.status_code)
+                raise OrderCreationError("POST %s answered %s: %.300s" % (ORDERS_PATH, resp.status_code, resp.text))
+            return Order.from_json(resp.json())
+
+    def _create_bulk(self, client, count: int) -> List[Order]:
+        headers = self.settings.headers()
+        if self.settings.admin_token:
+            headers["X-Admin-Token"] = self.settings.admin_token
+        body = json.dumps({"count": count, "tier_id": self.settings.tier_id,
+                           "quantity": self.settings.quantity, "site_code": self.settings.site_code})
+        with client.post(self.settings.bulk_path, data=body, headers=headers,
+                         name="orders: bulk", catch_response=True) as resp:
+            if resp.status_code not in (200, 201):
+                resp.failure("bulk order creation answered %s" % resp.status_code)
+                raise OrderCreationError("POST %s answered %s: %.300s"
+                                         % (self.settings.bulk_path, resp.status_code, resp.text))
+            data = resp.json()
+            rows = (data.get("data") or data.get("orders")) if isinstance(data, dict) else data
+            if not isinstance(rows, list) or len(rows) != count:
+                raise OrderCreationError("bulk route returned %s orders for %d asked"
+                                         % (len(rows) if isinstance(rows, list) else "no", count))
+            return [Order.from_json(r) for r in rows]
+
+
+class OrderPool:
+    """Orders made ahead, handed out once each; a user that finds it empty refills it."""
+
+    def __init__(self, source: OrderSource):
+        self.source = source
+        self._orders: Deque[Order] = collections.deque()
+        self.created = 0
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+    def fill(self, client, count: int) -> None:
+        batch = max(1, self.source.settings.batch)
+        while count > 0:
+            n = min(batch, count)
+            orders = self.source.create(client, n)
+            self._orders.extend(orders)
+            self.created += len(orders)
+            count -= n
+
+    def take(self, client) -> Order:
+        while not self._orders:  # another user may take what this one just made
+            self.fill(client, self.source.settings.batch if self.source.settings.bulk_path else 1)
+        return self._orders.popleft()
+
+    def reset(self) -> None:
+        self._orders.clear()
+        self.created = 0

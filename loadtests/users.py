@@ -1,0 +1,130 @@
+"""The Locust user: one payment flow per task, sent to the target's webhook.
+
+Each task takes a real order, asks ``loadtests.flows`` what to send, writes its
+expectation in the ledger *before* the first event (so a flow cut off at the end of the
+run is still checked), then sends. Responses are judged with ``catch_response``: a valid
+event must get 200, a forged or stale one 400.
+"""
+from __future__ import annotations
+
+from gevent.pool import Group
+from locust import FastHttpUser, constant_throughput, task
+
+from loadtests import context
+from loadtests.flows import CONCURRENT_CHARGE_COPIES, CONCURRENT_INTENT_COPIES, VALID
+from loadtests.mix import DEFAULT_MIX
+from loadtests.orders import OrderCreationError
+
+WEBHOOK_PATH = "/api/v1/webhooks/stripe/"
+# What Stripe sends with every delivery (README of the reference data).
+DELIVERY_HEADERS = {
+    "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+    "Content-Type": "application/json; charset=utf-8",
+    "Accept": "*/*; q=0.5, application/xml",
+    "Cache-Control": "no-cache",
+}
+
+
+class WebhookUser(FastHttpUser):
+    # A connection for every delivery of a concurrent burst, plus one.
+    concurrency = CONCURRENT_INTENT_COPIES + CONCURRENT_CHARGE_COPIES + 1
+
+    def wait_time(self):
+        rate = getattr(self.environment.parsed_options, "flow_rate", 0) or 0
+        if rate <= 0:
+            return 0
+        if self._pacer is None:
+            opts = self.environment.parsed_options
+            users = max(1, getattr(opts, "flow_rate_users", None) or getattr(opts, "num_users", 1) or 1)
+            # Locust's constant_throughput, with the total flow rate shared between all users.
+            self._pacer = constant_throughput(rate / users)
+        return self._pacer(self)
+
+    _pacer = None
+
+    @task(DEFAULT_MIX["success"])
+    def success(self):
+        self.run_flow("success")
+
+    @task(DEFAULT_MIX["decline"])
+    def decline(self):
+        self.run_flow("decline")
+
+    @task(DEFAULT_MIX["insufficient_funds"])
+    def insufficient_funds(self):
+        self.run_flow("insufficient_funds")
+
+    @task(DEFAULT_MIX["duplicate"])
+    def duplicate(self):
+        self.run_flow("duplicate")
+
+    @task(DEFAULT_MIX["concurrent_duplicate"])
+    def concurrent_duplicate(self):
+        self.run_flow("concurrent_duplicate")
+
+    @task(DEFAULT_MIX["out_of_order"])
+    def out_of_order(self):
+        self.run_flow("out_of_order")
+
+    @task(DEFAULT_MIX["forged"])
+    def forged(self):
+        self.run_flow("forged")
+
+    @task(DEFAULT_MIX["stale"])
+    def stale(self):
+        self.run_flow("stale")
+
+    # -- the work ----------------------------------------------------------------------
+    def run_flow(self, kind: str) -> None:
+        ctx = context.current()
+        try:
+            flow = ctx.next_flow(kind, self.client)
+        except OrderCreationError:
+            return  # already a failure in the stats; nothing was sent for this flow
+        ctx.ledger.expect(flow.order_id, flow.kind, flow.expect, flow.possible)
+        acknowledged = True
+        for step in flow.steps:
+            if len(step) > 1:
+                group = Group()
+                results = [group.spawn(self.deliver, ctx, flow, send) for send in step]
+                group.join()
+                ok = all(g.value for g in results)
+            else:
+                ok = self.deliver(ctx, flow, step[0])
+            acknowledged = acknowledged and ok
+        if acknowledged:
+            # Only a flow whose every valid event was acknowledged must reach its final
+            # state; Stripe would retry the others and this run does not.
+            ctx.ledger.complete(flow.order_id)
+
+    def deliver(self, ctx, flow, send) -> bool:
+        header = send.header or ctx.signer.header(send)
+        headers = dict(DELIVERY_HEADERS)
+        headers["Stripe-Signature"] = header
+        forged_key = None
+        if send.signing != VALID:
+            forged_key = "%s:%s:%d" % (send.event_id, send.signing, len(ctx.ledger.forged))
+            ctx.ledger.forged_sent(forged_key, flow.order_id, send.signing)
+        with self.client.post(WEBHOOK_PATH, data=send.body, headers=headers, name=send.name,
+                              catch_response=True) as resp:
+            status = resp.status_code
+            if forged_key is not None:
+                ctx.ledger.forged_answered(forged_key, status or None)
+            if status and status >= 500:
+                ctx.ledger.server_error(send.name, status)
+            if status == send.expected_status:
+                resp.success()
+                return True
+            if send.signing != VALID:
+                resp.failure("%s signature answered %s, expected 400" % (send.signing, status))
+            else:
+                resp.failure("%s answered %s, expected 200" % (send.event_type, status))
+            return False
+
+
+def apply_mix(user_class, weights) -> None:
+    """Replace the @task weights with a mix (kind -> weight); kinds are the task names."""
+    tasks = []
+    for kind, weight in weights.items():
+        tasks.extend([getattr(user_class, kind)] * weight)
+    user_class.tasks = tasks
