@@ -67,6 +67,12 @@ class Simulator:
         self.rng.reseed(self.seed)
         self.request_rng.reseed(_request_seed(self.seed))
 
+    def close(self) -> None:
+        """Stop background work (webhook delivery threads)."""
+        engine = self.engine
+        if engine is not None and hasattr(engine, "stop"):
+            engine.stop()
+
     # -- persistence -------------------------------------------------------------------
     # One place that decides what a state file holds; the delivery engine's pending
     # retries ride along under "engine" when the engine can snapshot itself.

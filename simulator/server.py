@@ -89,7 +89,7 @@ class SimulatorServer:
         server, thread = self._server, self._thread
         if server is None:
             return
-        getattr(self, "_stop_" + self.server_kind)(server)
+        getattr(self, "_stop_" + self.server_kind)(server, thread is not None and thread.is_alive())
         if thread is not None:
             thread.join(timeout)
             if thread.is_alive():
@@ -126,7 +126,7 @@ class SimulatorServer:
         return server, server.serve
 
     @staticmethod
-    def _stop_cheroot(server) -> None:
+    def _stop_cheroot(server, serving: bool) -> None:
         server.stop()
 
     def _build_waitress(self, app):
@@ -138,7 +138,7 @@ class SimulatorServer:
         return server, server.run
 
     @staticmethod
-    def _stop_waitress(server) -> None:
+    def _stop_waitress(server, serving: bool) -> None:
         # The asyncore loop runs while its map holds sockets: close them all and it ends.
         for channel in list(server._map.values()):
             if channel is not server:
@@ -147,13 +147,18 @@ class SimulatorServer:
         server.task_dispatcher.shutdown()
 
     def _build_werkzeug(self, app):
-        from werkzeug.serving import make_server
+        from werkzeug.serving import WSGIRequestHandler, make_server
 
-        server = make_server(self.host, self.port, app, threaded=True)
+        class QuietHandler(WSGIRequestHandler):
+            def log_request(self, *args, **kwargs):  # one line per request drowns test output
+                pass
+
+        server = make_server(self.host, self.port, app, threaded=True, request_handler=QuietHandler)
         self.port = server.server_port
         return server, server.serve_forever
 
     @staticmethod
-    def _stop_werkzeug(server) -> None:
-        server.shutdown()
+    def _stop_werkzeug(server, serving: bool) -> None:
+        if serving:  # shutdown() waits for serve_forever to notice; a dead loop never would
+            server.shutdown()
         server.server_close()

@@ -1,0 +1,86 @@
+"""SimulatorServer on a real socket: free port, start/stop, failures surface on stop."""
+import socket
+
+import pytest
+import requests
+
+from simulator.core import Simulator
+from simulator.server import SimulatorServer, is_loopback
+from tests.simulator.doubles import DoubleBackend
+
+AUTH = {"Authorization": "Bearer sk_test_srv"}
+
+
+def make_sim():
+    return Simulator(seed=1, backend=DoubleBackend())
+
+
+@pytest.mark.parametrize("kind", ["cheroot", "waitress", "werkzeug"])
+def test_serves_on_a_free_port_and_stops(kind):
+    server = SimulatorServer(make_sim(), server=kind)
+    with server:
+        assert server.running and server.port > 0
+        url = server.url
+        assert url == "http://127.0.0.1:%d" % server.port
+        with requests.Session() as s:  # keep-alive across requests
+            for amount in (100, 200):
+                r = s.post(server.url + "/v1/payment_intents", data={"amount": amount}, headers=AUTH, timeout=5)
+                assert r.status_code == 200 and r.json()["amount"] == amount
+            assert s.get(server.url + "/_sim/health", timeout=5).json()["status"] == "ok"
+    assert not server.running
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url + "/_sim/health", timeout=2)
+
+
+def test_url_before_start_and_double_start_are_errors():
+    server = SimulatorServer(make_sim())
+    with pytest.raises(RuntimeError, match="not started"):
+        server.url
+    with server:
+        with pytest.raises(RuntimeError, match="already started"):
+            server.start()
+
+
+def test_busy_port_fails_start():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        with pytest.raises(OSError):
+            SimulatorServer(make_sim(), port=s.getsockname()[1]).start()
+
+
+def test_a_request_that_hit_the_safety_net_fails_stop():
+    sim = make_sim()
+    server = SimulatorServer(sim).start()
+    sim.backend.explode = True
+    r = requests.post(server.url + "/v1/payment_intents", data={"amount": 1}, headers=AUTH, timeout=5)
+    assert r.status_code == 500 and r.json()["error"]["type"] == "api_error"
+    with pytest.raises(RuntimeError, match="unexpected error"):
+        server.stop()
+
+
+class CrashingServer(SimulatorServer):
+    """Its serving loop dies at once, as a real one would on a fatal socket error."""
+
+    def _build_werkzeug(self, app):
+        server, _ = super()._build_werkzeug(app)
+
+        def serve():
+            raise OSError("listener died")
+
+        return server, serve
+
+
+def test_a_crashed_server_thread_is_reraised_on_stop():
+    server = CrashingServer(make_sim(), server="werkzeug").start()
+    server._thread.join(5)
+    assert not server.running
+    with pytest.raises(RuntimeError, match="listener died"):
+        server.stop()
+
+
+def test_default_sim_and_non_loopback_detection():
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3")
+    with pytest.raises(ValueError):
+        SimulatorServer(make_sim(), server="tornado")
