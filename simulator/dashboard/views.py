@@ -60,14 +60,18 @@ def create_blueprint(sim) -> Blueprint:
                             | {"limit": model.DEFAULT_LIMIT})
         reveal = (request.args.get("reveal") or "").strip() or None
         view = model.build_view(sim, filters, reveal=reveal)
+        live = request.args.get("live", "1") != "0"
         query = {k: v for k, v in filters.items() if v and k != "limit"}
         if filters.get("limit") not in (None, model.DEFAULT_LIMIT):
             query["limit"] = filters["limit"]
+        if not live:
+            query["live"] = "0"
         html = render_template(
             "dashboard.html", view=view, filters=filters, error=error, error_field=error_field,
             version=model.version(sim), poll_ms=POLL_MS, csrf=csrf_token, query=query,
-            here=request.full_path.rstrip("?"), live=request.args.get("live", "1") != "0",
-            qs=lambda **extra: urlencode({**query, **{k: v for k, v in extra.items() if v is not None}}),
+            here=request.full_path.rstrip("?"), live=live,
+            # Links keep the current filters; a keyword set to None drops that key.
+            qs=lambda **extra: urlencode({k: v for k, v in {**query, **extra}.items() if v is not None}),
         )
         resp = Response(html, status=status, content_type="text/html; charset=utf-8")
         resp.headers["Cache-Control"] = "no-store"
