@@ -121,6 +121,8 @@ class SimulatorServer:
 
         server = wsgi.Server((self.host, self.port), app, numthreads=self.threads, server_name="stripe-sim",
                              shutdown_timeout=1, timeout=30)
+        # The serve loop checks for stop() between selects: a short interval makes stop() quick.
+        server.expiration_interval = 0.05
         server.prepare()  # binds and listens
         self.port = server.bind_addr[1]
         return server, server.serve

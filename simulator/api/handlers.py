@@ -27,6 +27,10 @@ def confirm_payment_intent(b, id, params, req):
     return b.confirm_payment_intent(id, params, request=req)
 
 
+def capture_payment_intent(b, id, params, req):
+    return b.capture_payment_intent(id, params, request=req)
+
+
 def cancel_payment_intent(b, id, params, req):
     return b.cancel_payment_intent(id, params, request=req)
 
@@ -77,6 +81,18 @@ def create_checkout_session(b, id, params, req):
 
 def retrieve_checkout_session(b, id, params, req):
     return b.retrieve_checkout_session(id, params)
+
+
+def list_checkout_sessions(b, id, params, req):
+    return b.list_checkout_sessions(params)
+
+
+def list_checkout_session_line_items(b, id, params, req):
+    return b.list_checkout_session_line_items(id, params)
+
+
+def expire_checkout_session(b, id, params, req):
+    return b.expire_checkout_session(id, params, request=req)
 
 
 def complete_checkout_session(b, id, params, req):

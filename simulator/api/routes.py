@@ -15,6 +15,7 @@ ROUTES = [
     ("GET", "/v1/payment_intents/{id}", "retrieve_payment_intent"),
     ("POST", "/v1/payment_intents/{id}", "update_payment_intent"),
     ("POST", "/v1/payment_intents/{id}/confirm", "confirm_payment_intent"),
+    ("POST", "/v1/payment_intents/{id}/capture", "capture_payment_intent"),
     ("POST", "/v1/payment_intents/{id}/cancel", "cancel_payment_intent"),
     ("GET", "/v1/charges", "list_charges"),
     ("GET", "/v1/charges/{id}", "retrieve_charge"),
@@ -27,7 +28,10 @@ ROUTES = [
     ("GET", "/v1/payment_methods/{id}", "retrieve_payment_method"),
     ("GET", "/v1/balance_transactions/{id}", "retrieve_balance_transaction"),
     ("POST", "/v1/checkout/sessions", "create_checkout_session"),
+    ("GET", "/v1/checkout/sessions", "list_checkout_sessions"),
     ("GET", "/v1/checkout/sessions/{id}", "retrieve_checkout_session"),
+    ("GET", "/v1/checkout/sessions/{id}/line_items", "list_checkout_session_line_items"),
+    ("POST", "/v1/checkout/sessions/{id}/expire", "expire_checkout_session"),
     # Not a Stripe route: the simulator's stand-in for a customer paying on the hosted page.
     ("POST", "/v1/test_helpers/checkout/sessions/{id}/complete", "complete_checkout_session"),
     ("GET", "/v1/account", "retrieve_account"),
