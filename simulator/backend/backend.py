@@ -16,12 +16,21 @@ from .expand import ExpandMixin
 from .payments import PaymentsMixin
 from .recording import EventsMixin
 from .refunds import RefundsMixin
-from .state import BackendState
+from .state import COLLECTIONS, BackendState
 from .webhooks import WebhookEndpointsMixin
 
 
 class StripeBackend(PaymentsMixin, RefundsMixin, CheckoutMixin, WebhookEndpointsMixin,
                     ExpandMixin, EventsMixin, BackendState):
+
+    def counts(self) -> dict[str, int]:
+        """How many objects of each kind the backend holds (for the control plane)."""
+        with self.lock:
+            out = {name: len(getattr(self, name)) for name in COLLECTIONS
+                   if name != "webhook_endpoints_index"}
+            out["webhook_endpoints"] = len(self.webhook_endpoints)
+            out["events"] = len(self.events)
+            return out
 
     def retrieve_account(self, params: Optional[dict] = None) -> dict:
         P.validate(P.RETRIEVE, params)

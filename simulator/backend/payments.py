@@ -22,9 +22,9 @@ DAY = 86400
 
 def money(amount: int, currency: str) -> str:
     if currency in P.ZERO_DECIMAL:
-        shown = "%d" % amount
+        shown = "{:,}".format(amount)
     else:
-        shown = "%d.%02d" % divmod(amount, 100)
+        shown = "{:,}.{:02d}".format(*divmod(amount, 100))
     return "$%s" % shown if currency == "usd" else "%s %s" % (shown, currency.upper())
 
 
@@ -99,41 +99,43 @@ class PaymentsMixin:
         return pm
 
     def _payment_method_from_data(self, data: dict, param: str) -> dict:
+        """``param``: where ``data`` sits in the request ("" for the create call itself)."""
+        card_param = P.join(param, "card")
         card_params = data.get("card")
         if not card_params:
-            raise InvalidRequestError("Missing required param: %s[card]." % param, param="%s[card]" % param)
+            raise InvalidRequestError("Missing required param: %s." % card_param, param=card_param)
         if card_params.get("token"):
             card = cards.BY_TOKEN.get(card_params["token"])
             if card is None:
                 raise ResourceMissingError("No such token: '%s'" % card_params["token"],
-                                           param="%s[card][token]" % param)
+                                           param="%s[token]" % card_param)
         else:
             number = card_params.get("number")
             if not number:
-                raise InvalidRequestError("Missing required param: %s[card][number]." % param,
-                                          param="%s[card][number]" % param)
+                raise InvalidRequestError("Missing required param: %s[number]." % card_param,
+                                          param="%s[number]" % card_param)
             card = cards.card_for_number(number)
             if card is None:
                 raise CardError("Your card number is incorrect.", code="incorrect_number",
-                                param="%s[card][number]" % param)
+                                param="%s[number]" % card_param)
         exp_month, exp_year = card_params.get("exp_month"), card_params.get("exp_year")
         if exp_month is not None and not 1 <= exp_month <= 12:
             raise CardError("Your card's expiration month is invalid.", code="invalid_expiry_month",
-                            param="%s[card][exp_month]" % param)
+                            param="%s[exp_month]" % card_param)
         if exp_year is not None:
             if exp_year < 100:
                 exp_year += 2000
             month, year = _utc_month_year(self.clock.now())
             if exp_year < year or exp_year > year + 50:
                 raise CardError("Your card's expiration year is invalid.", code="invalid_expiry_year",
-                                param="%s[card][exp_year]" % param)
+                                param="%s[exp_year]" % card_param)
             if exp_year == year and exp_month is not None and exp_month < month:
                 raise CardError("Your card's expiration date is incorrect.", code="invalid_expiry_month",
-                                param="%s[card][exp_month]" % param)
+                                param="%s[exp_month]" % card_param)
         cvc = card_params.get("cvc")
         if cvc is not None and not (cvc.isdigit() and len(cvc) in (3, 4)):
             raise CardError("Your card's security code is invalid.", code="invalid_cvc",
-                            param="%s[card][cvc]" % param)
+                            param="%s[cvc]" % card_param)
         return self._new_payment_method(card, data.get("billing_details"), data.get("metadata"),
                                         exp_month, exp_year,
                                         allow_redisplay=data.get("allow_redisplay") or "unspecified")

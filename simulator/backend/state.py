@@ -83,7 +83,10 @@ class BackendState:
         self._parent_rng = rng if rng is not None else SeededRandom()
         self.clock = clock if clock is not None else Clock()
         self.lock = StateLock(self._dispatch_pending)
-        self.rng = self._parent_rng.child()
+        # The backend's own stream, fixed at construction: reset() replays it from the start,
+        # so a reset backend mints the same ids as a fresh one, whatever else drew meanwhile.
+        self._rng_seed = self._parent_rng.child().seed
+        self.rng = SeededRandom(self._rng_seed)
         self._key_fns = {}
         for name, (obj_name, url, key_fn) in COLLECTIONS.items():
             sample = key_fn({})
@@ -108,8 +111,7 @@ class BackendState:
             for name in COLLECTIONS:
                 getattr(self, name).clear()
             self._reset_events()
-            # Re-derive from the parent so a reseeded parent gives the same ids again.
-            self.rng.reseed(self._parent_rng.child().seed)
+            self.rng = SeededRandom(self._rng_seed)
             self._init_state()
 
     @property
