@@ -38,26 +38,19 @@ def token_bridge(prefix: str = PREFIX):
     return bridge
 
 
-def _resend(sim, event_id: str, endpoint: str | None):
-    engine = sim.engine
-    if endpoint:
-        return engine.resend(event_id, endpoint=endpoint)
-    return engine.resend(event_id)
-
-
 def create_blueprint(sim) -> Blueprint:
     bp = Blueprint("sim_dashboard", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/static")
     csrf_token = secrets.token_urlsafe(24)  # not simulated state: never seeded, never saved
 
-    def page(status: int = 200, error: str | None = None, error_field: str | None = None, filters=None):
-        outcomes = model.outcomes_of(sim)
-        if filters is None:
-            try:
-                filters = model.parse_filters(request.args, outcomes)
-            except model.FilterError as exc:
-                return page(400, str(exc), exc.field, filters={k: request.args.get(k, "") for k in model.FILTER_FIELDS}
-                            | {"limit": model.DEFAULT_LIMIT})
+    def page(status: int = 200, error: str | None = None, error_field: str | None = None):
+        form = {k: request.args.get(k, "") for k in model.FILTER_FIELDS}
+        try:
+            filters = model.parse_filters(request.args, model.outcomes_of(sim))
+        except model.FilterError as exc:
+            # Show everything, say what was wrong, and keep what was typed in the form.
+            status, error, error_field = 400, str(exc), exc.field
+            filters = model.parse_filters({}, ())
         reveal = (request.args.get("reveal") or "").strip() or None
         view = model.build_view(sim, filters, reveal=reveal)
         live = request.args.get("live", "1") != "0"
@@ -67,7 +60,7 @@ def create_blueprint(sim) -> Blueprint:
         if not live:
             query["live"] = "0"
         html = render_template(
-            "dashboard.html", view=view, filters=filters, error=error, error_field=error_field,
+            "dashboard.html", view=view, filters=filters, form=form, error=error, error_field=error_field,
             version=model.version(sim), poll_ms=POLL_MS, csrf=csrf_token, query=query,
             here=request.full_path.rstrip("?"), live=live,
             # Links keep the current filters; a keyword set to None drops that key.
@@ -116,7 +109,7 @@ def create_blueprint(sim) -> Blueprint:
             return page(404, "no event %r: it may have been reset away" % event_id, "event")
         endpoint = (request.form.get("endpoint") or "").strip() or None
         try:
-            _resend(sim, event_id, endpoint)
+            sim.engine.resend(event_id, endpoint)
         except (ValueError, LookupError) as exc:
             return page(400, "could not resend %s: %s" % (event_id, exc), "event")
         except Exception as exc:  # the engine's typed errors (e.g. a disabled endpoint)
