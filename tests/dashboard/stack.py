@@ -67,20 +67,9 @@ class Stack:
         return self.sim.engine.wait_for(timeout=timeout, **filters)
 
 
-def _engine(sim: Simulator) -> None:
-    if sim.engine is None:  # until the Simulator wires its engine itself
-        from simulator.delivery import DeliveryEngine
-
-        sim.engine = DeliveryEngine(sim.backend, sim.clock, sim.rng)
-    import importlib.util
-    if importlib.util.find_spec("simulator.delivery.control") is None:  # TEMP until the engine's routes land
-        sim.engine.blueprint = None
-
-
 @contextmanager
 def delivery_stack(tmp_path, control_token=None):
     sim = Simulator(seed=7)
-    _engine(sim)
     server = SimulatorServer(sim, control_token=control_token).start()
     hostile_srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
     threading.Thread(target=hostile_srv.serve_forever, daemon=True).start()
