@@ -1,0 +1,68 @@
+"""``posx-harness load`` options, presets, and the Locust command lines it builds."""
+from __future__ import annotations
+
+import argparse
+
+import pytest
+from locust.argument_parser import get_parser
+
+from harness.cli import load
+from loadtests import options
+from loadtests.presets import PresetError, names
+from loadtests.presets import load as load_preset
+
+
+def parse(*argv):
+    parser = argparse.ArgumentParser()
+    load.add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_presets_are_documented_data():
+    assert {"soak", "spike"} <= set(names())
+    soak, spike = load_preset("soak"), load_preset("spike")
+    assert soak["description"] and spike["description"]
+    assert soak["rate"] > 0 and soak["duration"].endswith("m")          # long and paced
+    assert spike["spawn_rate"] >= spike["users"] and not spike["rate"]  # everyone at once, unpaced
+    with pytest.raises(PresetError, match="unknown preset 'nope'"):
+        load_preset("nope")
+
+
+def test_command_line_wins_over_preset_over_defaults():
+    values = load.resolve(parse("--preset", "spike", "-u", "5"))
+    assert values["users"] == 5 and values["spawn_rate"] == 200 and values["duration"] == "30s"
+    values = load.resolve(parse())
+    assert values["users"] == 10 and values["spawn_rate"] == 10 and values["duration"] == "10s"
+
+
+def test_locust_command_lines():
+    values = load.resolve(parse("-u", "3", "--rate", "12", "--check-p95-ms", "40", "--no-check-invariants",
+                                "--mix", "success=1", "--workers", "2", "--html", "r.html"))
+    local = load.locust_command(values, "http://127.0.0.1:9")
+    assert local[local.index("--host") + 1] == "http://127.0.0.1:9" and "--headless" in local
+    assert local[local.index("--flow-rate") + 1] == "12.0"
+    assert local[local.index("--check-p95-ms") + 1] == "40.0"
+    assert local[local.index("--check-invariants") + 1] == "false"
+    assert "--check-rps" not in local  # unset here, so LOCUST_CHECK_RPS can still apply
+    master = load.locust_command(values, "http://127.0.0.1:9", "master", 5557)
+    assert master[master.index("--expect-workers") + 1] == "2" and "--master" in master
+    worker = load.locust_command(values, "http://127.0.0.1:9", "worker", 5557)
+    assert "--worker" in worker and "--headless" not in worker and worker[-1] == "5557"
+
+
+def test_bad_mix_is_refused_before_anything_starts(capsys):
+    assert load.run(parse("--mix", "sucess=70", "--target", "http://127.0.0.1:9")) == 2
+    assert "unknown kind 'sucess'" in capsys.readouterr().err
+
+
+def test_check_options_have_environment_twins(monkeypatch):
+    parser = get_parser()
+    options.add_arguments(parser)
+    for name, value in [("LOCUST_CHECK_RPS", "150"), ("LOCUST_CHECK_FAIL_RATIO", "0.01"),
+                        ("LOCUST_CHECK_P95_MS", "40"), ("LOCUST_CHECK_P99_MS", "90"),
+                        ("LOCUST_CHECK_INVARIANTS", "false"), ("LOCUST_MIX", "success=1")]:
+        monkeypatch.setenv(name, value)
+    opts = parser.parse_args([])
+    assert (opts.check_rps, opts.check_fail_ratio, opts.check_p95_ms, opts.check_p99_ms) == (150, 0.01, 40, 90)
+    assert opts.check_invariants is False and opts.mix == "success=1"
+    assert parser.parse_args(["--check-rps", "7"]).check_rps == 7  # the flag wins
