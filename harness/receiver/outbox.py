@@ -24,6 +24,13 @@ from . import store
 log = logging.getLogger("posx.receiver")
 
 MAX_ATTEMPTS = 5
+BATCH = 100
+
+
+class _TaskFailed(Exception):
+    def __init__(self, task_id):
+        super().__init__("task %s failed" % task_id)
+        self.task_id = task_id
 
 
 class OutboxWorker:
@@ -37,39 +44,61 @@ class OutboxWorker:
 
     # -- one step ----------------------------------------------------------------------
     def run_one(self) -> bool:
-        """Run one ready task; False if there was none."""
+        """Run a batch of ready tasks; False if there was none."""
+        return self.run_batch() > 0
+
+    def run_batch(self) -> int:
+        """Run up to ``BATCH`` ready tasks in one transaction; returns how many ran.
+
+        A failing task rolls the batch back; it is then run alone, so one bad task costs
+        its own attempts and never blocks the others.
+        """
         if not self.db.read("SELECT 1 FROM outbox WHERE status = 'ready' LIMIT 1"):
-            return False  # cheap check first: idle polls must not take SQLite's write lock
-        task_id = None
+            return 0  # cheap check first: idle polls must not take SQLite's write lock
         try:
-            with self.db.transaction() as tx:
-                skip = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
-                row = tx.one("SELECT id, order_id, kind, dedup_key FROM outbox WHERE status = 'ready' ORDER BY id LIMIT 1"
-                             + skip)
-                if row is None:
-                    return False
-                task_id, order_id, kind, dedup_key = row
-                order = store.get_order(tx, order_id)
-                if order is None:
-                    raise LookupError("order %s of task %s does not exist" % (order_id, task_id))
-                if kind == "allocate_tokens":
-                    self._allocate(tx, order, dedup_key)
-                elif kind == "calculate_commissions":
-                    self._commission(tx, order, dedup_key)
-                else:
-                    raise ValueError("unknown task kind %r" % kind)
+            return self._run(BATCH)
+        except Exception:
+            log.warning("A task in a batch failed; running the batch one task at a time")
+        done = 0
+        for _ in range(BATCH):
+            task_id = None
+            try:
+                ran = self._run(1)
+            except _TaskFailed as failed:
+                task_id, exc = failed.task_id, failed.__cause__
+                log.error("Task %s failed: %s", task_id, exc)
+                with self.db.transaction() as tx:
+                    tx.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?, "
+                               "status = CASE WHEN attempts + 1 >= ? THEN 'dead' ELSE status END WHERE id = ?",
+                               (str(exc)[:500], MAX_ATTEMPTS, task_id))
+                ran = 1
+            if not ran:
+                break
+            done += ran
+        return done
+
+    def _run(self, limit: int) -> int:
+        with self.db.transaction() as tx:
+            skip = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
+            rows = tx.all("SELECT id, order_id, kind, dedup_key FROM outbox WHERE status = 'ready' ORDER BY id LIMIT ?"
+                          + skip, (limit,))
+            now = store.now_iso()
+            for task_id, order_id, kind, dedup_key in rows:
+                try:
+                    order = store.get_order(tx, order_id)
+                    if order is None:
+                        raise LookupError("order %s of task %s does not exist" % (order_id, task_id))
+                    if kind == "allocate_tokens":
+                        self._allocate(tx, order, dedup_key)
+                    elif kind == "calculate_commissions":
+                        self._commission(tx, order, dedup_key)
+                    else:
+                        raise ValueError("unknown task kind %r" % kind)
+                except Exception as exc:
+                    raise _TaskFailed(task_id) from exc
                 tx.execute("UPDATE outbox SET status = 'done', attempts = attempts + 1, done_at = ? WHERE id = ?",
-                           (store.now_iso(), task_id))
-            return True
-        except Exception as exc:
-            if task_id is None:
-                raise
-            log.exception("Task %s failed", task_id)
-            with self.db.transaction() as tx:
-                tx.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?, "
-                           "status = CASE WHEN attempts + 1 >= ? THEN 'dead' ELSE status END WHERE id = ?",
-                           (str(exc)[:500], MAX_ATTEMPTS, task_id))
-            return True
+                           (now, task_id))
+            return len(rows)
 
     def _allocate(self, tx, order, task_key: str) -> None:
         if tx.execute("INSERT INTO allocations (order_id, task_key, tokens, created_at) VALUES (?, ?, ?, ?) "
@@ -102,8 +131,11 @@ class OutboxWorker:
         """Run until nothing is ready (tests and ``--worker --once``); returns tasks run."""
         done = 0
         self.sweep_pending()
-        while done < max_steps and self.run_one():
-            done += 1
+        while done < max_steps:
+            ran = self.run_batch()
+            if not ran:
+                break
+            done += ran
         return done
 
     # -- the loop ----------------------------------------------------------------------

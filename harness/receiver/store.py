@@ -148,10 +148,12 @@ def notify_admin(tx, kind: str, order_id: Optional[str], message: str) -> None:
 def enqueue_tasks(tx, order_id: str, event_id: Optional[str] = None) -> None:
     """One task per kind per order (``event_id`` given: per event, the flawed keying)."""
     now = now_iso()
+    params = []
     for kind in TASK_KINDS:
         key = "%s:%s" % (kind, order_id) if event_id is None else "%s:%s:%s" % (kind, order_id, event_id)
-        tx.execute("INSERT INTO outbox (order_id, kind, dedup_key, status, attempts, created_at) "
-                   "VALUES (?, ?, ?, 'ready', 0, ?) ON CONFLICT (dedup_key) DO NOTHING", (order_id, kind, key, now))
+        params.extend((order_id, kind, key, now))
+    tx.execute("INSERT INTO outbox (order_id, kind, dedup_key, status, attempts, created_at) VALUES "
+               + ", ".join(["(?, ?, ?, 'ready', 0, ?)"] * len(TASK_KINDS)) + " ON CONFLICT (dedup_key) DO NOTHING", params)
 
 
 def store_pending(tx, facts: EventFacts, payload: str) -> None:

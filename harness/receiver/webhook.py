@@ -33,6 +33,9 @@ log = logging.getLogger("posx.receiver")
 
 Response = Tuple[int, Dict]
 
+# Not 3 or 4: gunicorn reads those as boot/app-load errors and shuts the whole server down.
+CRASH_EXIT_CODE = 75
+
 INVALID_PAYLOAD = (400, {"error": "Invalid payload"})
 INVALID_SIGNATURE = (400, {"error": "Invalid signature"})
 
@@ -160,5 +163,5 @@ class WebhookHandler:
         if self.config.crash_mode == "exit":
             for handler in logging.getLogger().handlers + log.handlers:
                 handler.flush()
-            os._exit(3)
+            os._exit(CRASH_EXIT_CODE)
         raise WorkerCrash()

@@ -1,0 +1,228 @@
+"""Benchmark: verified webhooks per second through the reference receiver under gunicorn.
+
+    .venv/bin/python tests/bench/bench_receiver.py [--events 40000] [--duration 10]
+        [--connections 16] [--workers 2] [--database-url URL] [--worker-class gthread]
+
+Creates real orders (``bulk_create_orders``, local intents), pre-signs one distinct
+``payment_intent.succeeded`` per order (a realistic body from the observed basil event),
+serves the receiver with 2 gunicorn workers and drives it with wrk (a Lua script that
+hands each connection the next pre-built request), or Locust's FastHttpUser headless if
+wrk is not installed. Afterwards it checks the invariants the speed must not cost: every
+answered event paid its order, no order has two allocations or commissions.
+
+Prints one summary line per run and exits 1 if the target (>= 2,500/s, p99 < 15 ms) is
+missed, so the figures in docs/BENCHMARKS.md can be reproduced.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+from harness.receiver import GunicornReceiver, ReceiverConfig, bulk_create_orders, collect_stats  # noqa: E402
+from harness.receiver.db import Database  # noqa: E402
+from simulator.signing import generate_header  # noqa: E402
+
+SECRET = "whsec_bench_" + "b" * 32
+OBSERVED = "/work/shared/stripe-reference/observed-basil-sequences.json"
+
+LUA = r"""
+local reqs = {}
+local n = 0
+local i = 0
+function init(args)
+  local f = assert(io.open(args[1], "r"))
+  local tid = tonumber(args[2])
+  local nthreads = tonumber(args[3])
+  local k = 0
+  for line in f:lines() do
+    if k % nthreads == tid then
+      local tab = line:find("\t", 1, true)
+      local sig = line:sub(1, tab - 1)
+      local body = line:sub(tab + 1)
+      n = n + 1
+      reqs[n] = wrk.format("POST", "/api/v1/webhooks/stripe/", {["Content-Type"] = "application/json; charset=utf-8",
+                                        ["Stripe-Signature"] = sig,
+                                        ["User-Agent"] = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"}, body)
+    end
+    k = k + 1
+  end
+  f:close()
+end
+function request()
+  i = i + 1
+  if i > n then i = 1 end
+  return reqs[i]
+end
+"""
+
+# wrk has no per-thread init arguments; each thread's setup() gives it its index.
+LUA_SETUP = r"""
+local counter = 0
+local threads = {}
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+"""
+
+
+def payment_intent_template() -> dict:
+    try:
+        with open(OBSERVED) as f:
+            return json.load(f)["objects"]["payment_intent.succeeded"]
+    except (OSError, KeyError, ValueError):
+        return {"object": "payment_intent", "status": "succeeded", "currency": "usd", "metadata": {}}
+
+
+def build_events(orders, path: str) -> int:
+    template = payment_intent_template()
+    now = int(time.time())
+    with open(path, "w") as f:
+        for n, order in enumerate(orders):
+            obj = dict(template, id=order["stripe_payment_intent_id"], amount=order["amount"],
+                       amount_received=order["amount"], metadata={"order_id": order["id"]},
+                       client_secret=order["client_secret"])
+            event = {"id": "evt_bench_%08d" % n, "object": "event", "api_version": "2025-08-27.basil",
+                     "created": now, "data": {"object": obj}, "livemode": False, "pending_webhooks": 1,
+                     "request": {"id": None, "idempotency_key": None}, "type": "payment_intent.succeeded"}
+            body = json.dumps(event, separators=(",", ":"))
+            f.write("%s\t%s\n" % (generate_header(body.encode(), SECRET, timestamp=now), body))
+    return len(orders)
+
+
+def run_wrk(url: str, events_path: str, duration: int, connections: int, threads: int, workdir: str) -> dict:
+    script = os.path.join(workdir, "bench.lua")
+    # Each wrk thread keeps a distinct slice of the events (tid from setup()).
+    body = LUA.replace("local tid = tonumber(args[2])", "local tid = tid")
+    with open(script, "w") as f:
+        f.write(LUA_SETUP + body)
+    cmd = ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % duration, "--latency", "-s", script,
+           url, "--", events_path, "0", str(threads)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1))
+    p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"tool": "wrk", "rps": rps, "p50_ms": p50, "p99_ms": p99, "requests": total,
+            "non_2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors.group(1) if errors else "",
+            "raw": out}
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def run_locust(url: str, events_path: str, duration: int, connections: int, workdir: str) -> dict:
+    locustfile = os.path.join(workdir, "bench_locust.py")
+    with open(locustfile, "w") as f:
+        f.write('''
+import itertools
+from locust import constant, task
+from locust.contrib.fasthttp import FastHttpUser
+LINES = [l.rstrip("\\n").split("\\t", 1) for l in open(%r)]
+NEXT = itertools.cycle(LINES)
+class Stripe(FastHttpUser):
+    wait_time = constant(0)
+    @task
+    def deliver(self):
+        sig, body = next(NEXT)
+        self.client.post("/api/v1/webhooks/stripe/", data=body, headers={"Stripe-Signature": sig,
+                         "Content-Type": "application/json"})
+''' % events_path)
+    csv = os.path.join(workdir, "locust")
+    subprocess.run([sys.executable, "-m", "locust", "-f", locustfile, "--headless", "-u", str(connections),
+                    "-r", str(connections), "-t", "%ds" % duration, "-H", url, "--csv", csv, "--only-summary"],
+                   capture_output=True, text=True, timeout=duration + 120)
+    import csv as csvmod
+    with open(csv + "_stats.csv") as f:
+        row = [r for r in csvmod.DictReader(f) if r["Name"] == "Aggregated"][0]
+    return {"tool": "locust", "rps": float(row["Requests/s"]), "p50_ms": float(row["50%"]),
+            "p99_ms": float(row["99%"]), "requests": int(row["Request Count"]), "non_2xx": int(row["Failure Count"]),
+            "socket_errors": "", "raw": ""}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=40000)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
+    parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument("--database-schema", help="PostgreSQL schema (default: a fresh one, dropped afterwards)")
+    parser.add_argument("--outbox-threads", type=int, default=1)
+    parser.add_argument("--log-level", default="warning")
+    parser.add_argument("--tool", choices=["auto", "wrk", "locust"], default="auto")
+    parser.add_argument("--target-rps", type=float, default=2500.0)
+    parser.add_argument("--target-p99-ms", type=float, default=15.0)
+    args = parser.parse_args(argv)
+
+    workdir = tempfile.mkdtemp(prefix="posx-bench-")
+    url = args.database_url or "sqlite:///%s/bench.sqlite3" % workdir
+    schema = args.database_schema
+    if url.startswith("postgres") and not schema:
+        schema = "posx_bench_%d" % os.getpid()
+    config = ReceiverConfig(webhook_secret=SECRET, mock_stripe=True, database_url=url, database_schema=schema,
+                            outbox_threads=args.outbox_threads)
+    db = Database(url, schema)
+    db.migrate()
+    t0 = time.perf_counter()
+    orders = bulk_create_orders(config, db, args.events)
+    events_path = os.path.join(workdir, "events.tsv")
+    build_events(orders, events_path)
+    print("prepared %d orders and signed events in %.1f s" % (len(orders), time.perf_counter() - t0))
+    tool = args.tool
+    if tool == "auto":
+        tool = "wrk" if shutil.which("wrk") else "locust"
+    server = GunicornReceiver(config, workers=args.workers, threads=args.threads, log_level=args.log_level,
+                              extra_args=["--worker-class", args.worker_class],
+                              log_path=os.path.join(workdir, "gunicorn.log"))
+    with server:
+        if tool == "wrk":
+            result = run_wrk(server.url, events_path, args.duration, args.connections, args.wrk_threads, workdir)
+        else:
+            result = run_locust(server.url, events_path, args.duration, args.connections, workdir)
+        # Let the outbox catch up, then check nothing was lost or doubled.
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and collect_stats(db)["outbox_ready"]:
+            time.sleep(0.2)
+    stats = collect_stats(db)
+    paid = stats["orders"].get("paid", 0)
+    answered = min(result["requests"] - result["non_2xx"], len(orders))
+    ok_invariants = (stats["orders_with_multiple_allocations"] == 0 and stats["orders_with_multiple_commissions"] == 0
+                     and stats["paid_orders_without_allocation"] == 0 and paid >= answered * 0.99)
+    print(result["raw"])
+    print("RESULT tool=%s workers=%d class=%s db=%s connections=%d rps=%.0f p50=%.2fms p99=%.2fms requests=%d "
+          "non2xx=%d paid_orders=%d allocations=%d commissions=%d double_alloc=%d invariants=%s" % (
+              result["tool"], args.workers, args.worker_class, "postgresql" if url.startswith("postgres") else "sqlite",
+              args.connections, result["rps"], result["p50_ms"], result["p99_ms"], result["requests"],
+              result["non_2xx"], paid, stats["allocations"], stats["commissions"],
+              stats["orders_with_multiple_allocations"], "ok" if ok_invariants else "BROKEN"))
+    if schema and url.startswith("postgres"):
+        with db.transaction() as tx:
+            tx.execute('DROP SCHEMA "%s" CASCADE' % schema)
+    db.close()
+    shutil.rmtree(workdir, ignore_errors=True)
+    met = result["rps"] >= args.target_rps and result["p99_ms"] < args.target_p99_ms and ok_invariants
+    print("target (>= %.0f/s, p99 < %.0f ms): %s" % (args.target_rps, args.target_p99_ms, "MET" if met else "MISSED"))
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""The webhook state machine in-process, on SQLite and PostgreSQL: arrival order, duplicates,
+kept events, exactly-once tasks."""
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from harness.receiver.outbox import OutboxWorker
+
+from .support import charge, dispute, event, payment_events, payment_intent
+
+
+def drain(client) -> int:
+    return OutboxWorker(client.app.config, client.app.db).drain()
+
+
+def final(client, order_id):
+    drain(client)
+    return client.get_order(order_id)
+
+
+def assert_paid_once(view):
+    assert view["status"] == "paid", view
+    assert view["payment_method"] == "stripe" and view["paid_at"]
+    assert len(view["allocations"]) == 1, view["allocations"]
+    assert len(view["commissions"]) == 1, view["commissions"]
+
+
+def test_every_permutation_of_a_payments_events_pays_once(make_client):
+    client = make_client()
+    names = ["payment_intent.created", "charge.succeeded", "payment_intent.succeeded", "charge.updated"]
+    for perm in itertools.permutations(names):
+        order = client.create_order()
+        events = payment_events(order)
+        for name in perm:
+            status, body = client.deliver(events[name])
+            assert status == 200, (perm, name, body)
+        view = final(client, order["id"])
+        assert_paid_once(view)
+        assert view["allocations"][0]["tokens"] == 100
+        assert view["commissions"][0]["amount"] == order["amount"] // 10
+
+
+@pytest.mark.parametrize("sequence, expected", [
+    (["failed", "succeeded"], "paid"),            # a retry with another card pays
+    (["succeeded", "failed"], "paid"),            # a stale failure does not undo a payment
+    (["failed", "failed"], "failed"),
+    (["canceled"], "canceled"),
+    (["succeeded", "canceled"], "paid"),          # canceled after paid does not unpay
+    (["refunded", "succeeded"], "refunded"),      # an early refund is not lost
+    (["succeeded", "refunded"], "refunded"),
+    (["charge_failed"], "failed"),
+])
+def test_final_state_does_not_depend_on_arrival_order(make_client, sequence, expected):
+    client = make_client()
+    order = client.create_order()
+    makers = {
+        "succeeded": lambda: event("payment_intent.succeeded", payment_intent(order)),
+        "failed": lambda: event("payment_intent.payment_failed", payment_intent(order, "requires_payment_method")),
+        "charge_failed": lambda: event("charge.failed", charge(order, "failed")),
+        "canceled": lambda: event("payment_intent.canceled", payment_intent(order, "canceled")),
+        "refunded": lambda: event("charge.refunded", charge(order, refunded=True, amount_refunded=order["amount"])),
+    }
+    for name in sequence:
+        assert client.deliver(makers[name]())[0] == 200
+    view = final(client, order["id"])
+    assert view["status"] == expected
+    paid = "succeeded" in sequence or "refunded" in sequence
+    assert len(view["allocations"]) == (1 if paid else 0)
+    assert len(view["commissions"]) == (1 if paid else 0)
+
+
+def test_duplicate_event_has_no_second_effect(make_client):
+    client = make_client()
+    order = client.create_order()
+    evt = event("payment_intent.succeeded", payment_intent(order))
+    assert client.deliver(evt) == (200, {"received": True, "result": "processed"})
+    drain(client)
+    for _ in range(3):
+        assert client.deliver(evt) == (200, {"received": True, "result": "duplicate"})
+    assert_paid_once(final(client, order["id"]))
+
+
+def test_dispute_is_recorded_and_the_admin_notified(make_client, caplog):
+    client = make_client()
+    order = client.create_order()
+    client.deliver(event("payment_intent.succeeded", payment_intent(order)))
+    dp = dispute(order)
+    with caplog.at_level("WARNING", logger="posx.receiver"):
+        assert client.deliver(event("charge.dispute.created", dp))[0] == 200
+        assert client.deliver(event("charge.dispute.created", dp))[0] == 200  # another event, same dispute
+    view = final(client, order["id"])
+    assert view["status"] == "paid"
+    assert [(d["id"], d["reason"], d["status"]) for d in view["disputes"]] == [(dp["id"], "fraudulent", "needs_response")]
+    assert sum("Admin notification: Dispute %s" % dp["id"] in r.getMessage() for r in caplog.records) == 1
+
+
+def test_event_for_an_unknown_order_is_kept_and_applied_when_the_order_appears(make_client):
+    client = make_client()
+    app = client.app
+    # The intent id the next order will get is unknown, so address the event by order id:
+    # create the order first in the mock, then replay its events before the row exists.
+    order = client.create_order()
+    ghost = dict(order, id="00000000-0000-4000-8000-%012d" % 7, stripe_payment_intent_id="pi_ghost_%s" % order["id"][:8])
+    evt = event("payment_intent.succeeded", payment_intent(ghost))
+    assert client.deliver(evt) == (200, {"received": True, "result": "pending"})
+    assert client.deliver(evt) == (200, {"received": True, "result": "duplicate"})
+    assert app.db.read("SELECT COUNT(*) FROM pending_events")[0][0] == 1
+    # Now the order appears (as an order created with that id and intent would).
+    from harness.receiver import store
+    with app.db.transaction() as tx:
+        row = dict(store.get_order(tx, order["id"]), id=ghost["id"], stripe_payment_intent_id=ghost["stripe_payment_intent_id"])
+        store.insert_order(tx, row)
+        store.apply_pending(tx, row)
+    assert app.db.read("SELECT COUNT(*) FROM pending_events")[0][0] == 0
+    assert_paid_once(final(client, ghost["id"]))
+
+
+def test_kept_event_is_applied_by_the_worker_sweep(make_client):
+    client = make_client()
+    app = client.app
+    order = client.create_order()
+    ghost_pi = "pi_sweep_%s" % order["id"][:8]
+    evt = event("charge.succeeded", charge(dict(order, id="not-yet", stripe_payment_intent_id=ghost_pi)))
+    assert client.deliver(evt)[1]["result"] == "pending"
+    # The order row appears without the creation path applying the kept event (the race the
+    # sweep exists for): only the worker can pick it up.
+    with app.db.transaction() as tx:
+        tx.execute("UPDATE orders SET stripe_payment_intent_id = ? WHERE id = ?", (ghost_pi, order["id"]))
+    assert OutboxWorker(app.config, app.db).sweep_pending() == 1
+    assert_paid_once(final(client, order["id"]))
+
+
+def test_failed_task_is_retried_and_not_doubled(make_client):
+    client = make_client()
+    app = client.app
+    order = client.create_order()
+    client.deliver(event("payment_intent.succeeded", payment_intent(order)))
+    # Simulate a worker that died after its allocation committed but before the task was
+    # marked done: the task is still ready, and running it again must not allocate twice.
+    worker = OutboxWorker(app.config, app.db)
+    with app.db.transaction() as tx:
+        tx.execute("INSERT INTO allocations (order_id, task_key, tokens, created_at) VALUES (?, ?, ?, ?)",
+                   (order["id"], "allocate_tokens:%s" % order["id"], 100, "2026-01-01T00:00:00Z"))
+    assert worker.drain() == 2
+    assert_paid_once(client.get_order(order["id"]))
+
+
+@pytest.mark.parametrize("body, header_ok, error", [
+    (b"not json", True, "Invalid payload"),
+    (b"[]", True, "Invalid payload"),
+    (json.dumps({"id": "evt_1"}).encode(), True, "Invalid payload"),
+    (json.dumps({"id": "evt_1", "type": "charge.succeeded", "data": {}}).encode(), True, "Invalid payload"),
+    (b"{}", False, "Invalid signature"),
+])
+def test_bad_webhook_input_is_a_clear_400(make_client, body, header_ok, error):
+    from simulator.signing import generate_header
+    from .support import SECRET
+    client = make_client()
+    headers = {"Stripe-Signature": generate_header(body, SECRET if header_ok else "whsec_wrong")}
+    assert client.request("POST", "/api/v1/webhooks/stripe/", body, headers) == (400, {"error": error})
+    assert client.app.db.read("SELECT COUNT(*) FROM webhook_events")[0][0] == 0
