@@ -328,7 +328,8 @@ class DeliveryEngine:
                 for ep in self.subscribers(record.event["type"]):
                     if ep not in endpoints:
                         available = float(getattr(record, "available_at", None) or self.clock.now())
-                        self._park([self._job(record.event, ep, available, record, origin=origin, trigger=trigger)])
+                        # Ordinary deliveries: not part of the trigger's wait or verdict.
+                        self._park([self._job(record.event, ep, available, record)])
         return trigger
 
     def resend(self, event_id: str, endpoint_id: Optional[str] = None) -> list[str]:

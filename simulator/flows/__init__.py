@@ -125,6 +125,11 @@ def run(backend, name: str, *, amount: int = 2000, currency: str = "usd", card: 
             except StripeError as exc:
                 if step.get("expect_error") and getattr(exc, "error_type", None) == step["expect_error"]:
                     continue
+                if getattr(exc, "error_type", None) == "card_error":
+                    # A --card that declines ends the flow like a real customer's payment would:
+                    # the decline's events are what gets delivered.
+                    ctx["stopped"] = "%s: %s" % (step["action"], exc.message)
+                    break
                 raise
         if step.get("save_as"):
             ctx[step["save_as"]] = result

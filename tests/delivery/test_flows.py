@@ -38,3 +38,30 @@ def test_issue_flows_are_present():
 def test_unknown_flow_names_the_known_ones():
     with pytest.raises(flows.FlowError, match="unknown flow or event type 'nope'.*payment_intent.succeeded"):
         flows.resolve("nope")
+
+
+@pytest.mark.parametrize("name", sorted(flows.REGISTRY))
+def test_each_flow_records_exactly_the_events_its_file_lists(name):
+    from simulator.core import Simulator
+
+    sim = Simulator(seed=5, time_scale=0)
+    try:
+        with sim.engine.capture() as records:
+            flows.run(sim.backend, name)
+        assert [r.type for r in records] == flows.load(name)["events"]
+    finally:
+        sim.close()
+
+
+def test_adopted_payment_intent_keeps_the_id_the_receiver_knows():
+    from simulator.core import Simulator
+
+    sim = Simulator(seed=5, time_scale=0)
+    try:
+        with sim.engine.capture() as records:
+            flows.run(sim.backend, "payment_intent.succeeded", payment_intent="pi_FromTheReceiver123", amount=4200)
+        assert {r.payment_intent for r in records} == {"pi_FromTheReceiver123"}
+        succeeded = next(r for r in records if r.type == "payment_intent.succeeded")
+        assert succeeded.event["data"]["object"]["amount"] == 4200
+    finally:
+        sim.close()
