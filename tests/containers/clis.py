@@ -36,12 +36,39 @@ def parser_for(program: str, args=()):
             from simulator.cli import COMMANDS
         wanted = {args[0]: COMMANDS[args[0]]} if args and args[0] in COMMANDS else COMMANDS
         return build_parser(program, "", wanted)
-    if program == "locust":
-        from locust.argument_parser import get_parser
-
-        import loadtests.locustfile  # noqa: F401  (adds its options when the parser is built, as `locust -f` does)
-        return get_parser()
     return None
+
+
+# Importing locust monkey-patches the process with gevent (and breaks ssl for everything
+# else in a pytest worker), so locust command lines are parsed in a child process.
+_LOCUST_CHECK = """
+import contextlib, io, json, sys
+from locust.argument_parser import get_parser
+import loadtests.locustfile  # adds its options when the parser is built, as `locust -f` does
+out = []
+for args in json.load(sys.stdin):
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            get_parser().parse_args(args)
+        out.append(None)
+    except SystemExit as exc:
+        out.append((err.getvalue().strip() or "exit %s" % exc.code) if exc.code else None)
+print(json.dumps(out))
+"""
+
+
+def locust_parse_errors(arg_lists):
+    import json
+    import pathlib
+    import subprocess
+    import sys
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", _LOCUST_CHECK], input=json.dumps([list(a) for a in arg_lists]),
+                            capture_output=True, text=True, cwd=root, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def commands_in(script: str, programs=("posx-harness", "stripe-sim", "locust")):
@@ -62,6 +89,8 @@ def commands_in(script: str, programs=("posx-harness", "stripe-sim", "locust")):
 
 def parse_error(program: str, args) -> str | None:
     """None if ``program`` accepts ``args``, else argparse's complaint."""
+    if program == "locust":
+        return locust_parse_errors([args])[0]
     parser = parser_for(program, args)
     err = io.StringIO()
     try:

@@ -60,7 +60,8 @@ def test_every_command_is_accepted_by_our_clis(compose):
         if "command" not in svc:
             continue
         for program, args in commands_in(_script(svc)):
-            assert parse_error(program, args) is None, (name, program, args, parse_error(program, args))
+            err = parse_error(program, args)
+            assert err is None, (name, program, args, err)
             checked += 1
     assert checked == 4  # serve, receiver, locust master and worker
 
