@@ -81,7 +81,8 @@ class Receiver:
     the SDK's error message as the body.
     """
 
-    def __init__(self, secret: str = SECRET, respond: Optional[Callable] = None, delay: float = 0.0):
+    def __init__(self, secret: str = SECRET, respond: Optional[Callable] = None, delay: float = 0.0,
+                 port: int = 0):
         self.secret = secret
         self.respond = respond
         self.delay = delay
@@ -100,7 +101,7 @@ class Receiver:
             def do_POST(self):
                 outer._handle(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.url = "http://127.0.0.1:%d/webhooks/stripe/" % self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
