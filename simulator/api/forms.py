@@ -21,6 +21,9 @@ _SEGMENT_RE = re.compile(r"\[([^\[\]]*)\]")
 # Hashes whose keys are chosen by the user: digit keys there are keys, not list indexes.
 FREE_FORM_HASHES = frozenset({"metadata"})
 
+# Stripe's own parameters nest at most a handful of levels.
+MAX_DEPTH = 20
+
 _APPEND = object()  # marks a container built from ``arr[]`` pushes
 
 
@@ -38,6 +41,11 @@ def decode_pairs(pairs: list[tuple[str, str]], into: Optional[dict] = None) -> d
                 "Invalid parameter name %r: expected name, name[key] or name[] "
                 "(Stripe's form encoding)." % raw_key, param=raw_key)
         path = [match.group(1)] + _SEGMENT_RE.findall(match.group(2))
+        if len(path) > MAX_DEPTH:
+            # Deeper keys would only recurse the decoder into a stack overflow (a 500).
+            raise InvalidRequestError(
+                "Invalid parameter name %s: nested more than %d levels deep." % (raw_key[:80], MAX_DEPTH),
+                param=raw_key[:200])
         _assign(root, path, value, raw_key)
     return _finish(root, None)
 
