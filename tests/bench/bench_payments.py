@@ -1,0 +1,177 @@
+"""Benchmark: PaymentIntent create+confirm pairs per second through the official SDK.
+
+The realistic setup: ``stripe-sim serve`` in its own process, and the application side as a
+few client processes (like a web app's workers), each with a few threads sharing one
+``StripeClient`` (keep-alive sessions per thread, as stripe-python does). Each pair is
+``payment_intents.create(amount, currency, payment_method=pm_card_visa)`` then
+``payment_intents.confirm(id)`` and is checked to have succeeded.
+
+Reports the overall rate, the rate of the first and of the last 10% of pairs (by completion
+order) and their ratio: a ratio near 1 means the simulator does not slow down as its state
+grows. Targets: >= 420 pairs/s (10x localstripe's 42/s) and last/first >= 0.9.
+
+    .venv/bin/python tests/bench/bench_payments.py --payments 20000
+    .venv/bin/python tests/bench/bench_payments.py --in-process --payments 2000   # quick look
+
+Exit code 0 when both targets are met, 1 otherwise (a benchmark, not a test).
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+TARGET_RATE = 420.0
+TARGET_RATIO = 0.9
+
+
+def client_worker(url: str, payments: int, threads: int, start_at: float, out) -> None:
+    """One client process: ``threads`` threads share the payments; sends back completion times."""
+    import threading
+
+    import stripe
+
+    client = stripe.StripeClient("sk_test_bench_payments", base_addresses={"api": url}, max_network_retries=0)
+    done: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def run(count: int) -> None:
+        mine = []
+        try:
+            for _ in range(count):
+                pi = client.v1.payment_intents.create(params={
+                    "amount": 1000, "currency": "usd", "payment_method": "pm_card_visa"})
+                pi = client.v1.payment_intents.confirm(pi.id)
+                if pi.status != "succeeded":
+                    raise AssertionError("payment %s ended %s" % (pi.id, pi.status))
+                mine.append(time.time())
+        except Exception as exc:  # reported to the parent, which fails the run
+            with lock:
+                errors.append(repr(exc))
+        with lock:
+            done.extend(mine)
+
+    shares = [payments // threads + (1 if i < payments % threads else 0) for i in range(threads)]
+    pause = start_at - time.time()
+    if pause > 0:
+        time.sleep(pause)  # a common start line for every client process, not a wait on a condition
+    workers = [threading.Thread(target=run, args=(n,)) for n in shares]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    out.put((done, errors))
+
+
+def start_server_process(seed: int) -> tuple[subprocess.Popen, str]:
+    # `stripe-sim serve`, through its module so the bench does not depend on the entry point being installed.
+    code = ("import argparse, sys; from simulator.cli import serve; p = argparse.ArgumentParser(); "
+            "serve.add_arguments(p); sys.exit(serve.run(p.parse_args(sys.argv[1:])))")
+    cmd = [sys.executable, "-c", code, "--port", "0", "--seed", str(seed)]
+    proc = subprocess.Popen(cmd, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 30
+    lines = []
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        m = re.search(r"listening on (http://\S+)", line)
+        if m:
+            return proc, m.group(1)
+    proc.kill()
+    raise SystemExit("stripe-sim serve did not start:\n" + "".join(lines))
+
+
+def rates(times: list[float], t0: float) -> dict:
+    times = sorted(times)
+    n = len(times)
+    tenth = max(1, n // 10)
+    first = tenth / max(times[tenth - 1] - t0, 1e-9)
+    last = tenth / max(times[-1] - times[-tenth - 1], 1e-9) if n > tenth else first
+    return {"pairs": n, "seconds": times[-1] - t0, "overall": n / (times[-1] - t0),
+            "first10": first, "last10": last, "ratio": last / first}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--payments", type=int, default=20000, help="create+confirm pairs in total (default 20000)")
+    p.add_argument("--clients", type=int, default=2, help="client processes (default 2)")
+    p.add_argument("--threads", type=int, default=2, help="threads per client process (default 2)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--in-process", action="store_true",
+                   help="serve from a SimulatorServer thread in this process instead of `stripe-sim serve`")
+    p.add_argument("--url", help="benchmark an already running simulator at this URL")
+    args = p.parse_args(argv)
+    if args.payments < args.clients * args.threads * 10:
+        p.error("--payments must be at least 10 per client thread")
+
+    proc = server = None
+    if args.url:
+        url = args.url
+    elif args.in_process:
+        from simulator.core import Simulator
+        from simulator.server import SimulatorServer
+
+        server = SimulatorServer(Simulator(seed=args.seed)).start()
+        url = server.url
+    else:
+        proc, url = start_server_process(args.seed)
+    setup = "in-process SimulatorServer" if args.in_process else ("stripe-sim serve (separate process)"
+                                                                   if not args.url else url)
+    print("server: %s at %s; clients: %d process(es) x %d thread(s); %d payments"
+          % (setup, url, args.clients, args.threads, args.payments), flush=True)
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    share = [args.payments // args.clients + (1 if i < args.payments % args.clients else 0)
+             for i in range(args.clients)]
+    start_at = time.time() + 3.0  # time for the spawned clients to import stripe
+    clients = [ctx.Process(target=client_worker, args=(url, n, args.threads, start_at, out)) for n in share]
+    try:
+        for c in clients:
+            c.start()
+        times, errors = [], []
+        for _ in clients:
+            done, errs = out.get(timeout=3600)
+            times.extend(done)
+            errors.extend(errs)
+        for c in clients:
+            c.join()
+    finally:
+        for c in clients:
+            if c.is_alive():
+                c.kill()
+        if server is not None:
+            server.stop()
+            server.sim.close()
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    if errors:
+        print("FAILED: %d client thread(s) stopped on an error; first: %s" % (len(errors), errors[0]))
+        return 1
+    r = rates(times, start_at)
+    print("pairs: %d in %.1f s" % (r["pairs"], r["seconds"]))
+    print("overall: %.0f pairs/s (target >= %.0f)" % (r["overall"], TARGET_RATE))
+    print("first 10%%: %.0f pairs/s; last 10%%: %.0f pairs/s; last/first = %.2f (target >= %.2f)"
+          % (r["first10"], r["last10"], r["ratio"], TARGET_RATIO))
+    ok = r["overall"] >= TARGET_RATE and r["ratio"] >= TARGET_RATIO
+    print("RESULT: %s" % ("targets met" if ok else "targets MISSED"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
