@@ -52,7 +52,8 @@ class ReceiverServer:
         self.app = ReceiverApp(self.config)
         self._server = make_server(self.host, self.port, self.app, threaded=True,
                                    request_handler=_QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="posx-receiver", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="posx-receiver", daemon=True)
         self._thread.start()
         return self
 
