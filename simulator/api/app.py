@@ -213,6 +213,7 @@ def create_app(sim, *, control_token: Optional[str] = None, require_control_toke
     refuses it entirely without one.
     """
     from simulator.control import create_blueprint
+    from simulator.dashboard import register as register_dashboard
 
     app = Flask("simulator")
     api = ApiApp(sim, app.wsgi_app)
@@ -227,6 +228,7 @@ def create_app(sim, *, control_token: Optional[str] = None, require_control_toke
             blueprint = blueprint()
         if blueprint is not None:
             app.register_blueprint(blueprint, url_prefix="/_sim")
+    register_dashboard(app, sim)  # /_sim/dashboard: endpoints, events, attempts, Resend (issue 7)
 
     @app.before_request
     def _guard_control_plane():

@@ -87,14 +87,34 @@ def version(sim) -> str:
     return "%d.%s.%d.%d.%d" % (len(entries), last, n_events, hash(tuple(endpoints)) & 0xFFFFFF, pending)
 
 
+def _adhoc_targets(sim) -> list[dict]:
+    """The engine's ad-hoc targets (the harness and `trigger --to` deliver through these
+    rather than through registered webhook endpoints)."""
+    engine = getattr(sim, "engine", None)
+    if engine is None:
+        return []
+    targets = getattr(engine, "targets", None)
+    found = targets() if callable(targets) else dict(getattr(engine, "_adhoc", None) or {})
+    items = found.values() if isinstance(found, dict) else found
+    out = []
+    for t in items:
+        t = dict(t)
+        t.setdefault("secret", ", ".join(t.get("secrets") or ()))
+        t["adhoc"] = True
+        out.append(t)
+    return out
+
+
 def endpoints_view(sim, reveal: Optional[str]) -> list[dict]:
     backend = sim.backend
     with backend.lock:
         items = [dict(e) for e in _endpoints(backend).values()]
+    items += _adhoc_targets(sim)
     out = []
     for e in items:
         enabled = e.get("enabled_events") or []
         out.append({
+            "adhoc": bool(e.get("adhoc")),
             "id": e.get("id"),
             "url": e.get("url"),
             "enabled_events": list(enabled),

@@ -146,3 +146,12 @@ def test_version_changes_when_a_delivery_happens(stack, client):
     stack.sim.engine.resend(event_id)
     stack.wait(event=event_id, count=n + 1)
     assert client.get("/_sim/dashboard/version.json").get_json()["version"] != v1
+
+
+def test_adhoc_targets_are_listed_with_their_secret_on_request(stack, client):
+    tid = stack.sim.engine.add_target("http://127.0.0.1:9/adhoc-hook", ["whsec_adhoc_for_dashboard"])
+    html = client.get("/_sim/dashboard/").get_data(as_text=True)
+    row = re.search(r'<tr class="endpoint" data-endpoint-id="%s">.*?</tr>' % tid, html, re.S).group(0)
+    assert "http://127.0.0.1:9/adhoc-hook" in row and "(ad-hoc target)" in row
+    assert "whsec_adhoc_for_dashboard" not in html
+    assert "whsec_adhoc_for_dashboard" in client.get("/_sim/dashboard/?reveal=" + tid).get_data(as_text=True)
