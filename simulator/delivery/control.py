@@ -13,6 +13,7 @@ Bad input answers 400 with ``error.field`` naming what is wrong.
 from __future__ import annotations
 
 import json
+import math
 
 from flask import Blueprint, Response, request
 
@@ -45,7 +46,7 @@ def _body() -> dict:
         return {}
     try:
         body = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
         raise BadInput("the body must be JSON: %s" % exc, "body") from None
     if not isinstance(body, dict):
         raise BadInput("the body must be a JSON object", "body")
@@ -77,7 +78,8 @@ def _positive(value, name, default, cap=None):
         out = float(value)
     except (TypeError, ValueError):
         raise BadInput("%s must be a number, got %r" % (name, value), name) from None
-    if out < 0 or (cap is not None and out > cap):
+    # NaN passes both comparisons below, and a wait on it spins forever.
+    if not math.isfinite(out) or out < 0 or (cap is not None and out > cap):
         raise BadInput("%s must be between 0 and %s, got %r" % (name, cap, value), name)
     return out
 
