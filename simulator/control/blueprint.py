@@ -76,7 +76,7 @@ def create_blueprint(sim) -> Blueprint:
         raw = request.get_data(cache=False)
         try:
             body = json.loads(raw or b"{}")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
             return _bad("body must be JSON like {\"advance\": 3600} or {\"time_scale\": 0}: %s" % exc)
         if not isinstance(body, dict):
             return _bad("body must be a JSON object like {\"advance\": 3600}")
