@@ -40,3 +40,13 @@ def test_duplicate_refund_events(posx):
     posx.pay(order, card="4242")
     posx.refund(order, faults=["duplicate:2"])
     posx.expect(order, status="refunded", allocations=1, commissions=1)
+
+
+@pytest.mark.tags("duplicates", "concurrency")
+def test_concurrent_distinct_success_events_allocate_once(posx):
+    """Many different events that each mean paid, all at the same instant."""
+    order = posx.create_order()
+    posx.pay(order, card="4242", deliver=False)
+    posx.deliver_concurrently(order, ["payment_intent.succeeded", "charge.succeeded"], copies=6, distinct=True)
+    posx.expect(order, **ONCE)
+    posx.expect_deliveries(order, status="2xx")

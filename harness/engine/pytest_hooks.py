@@ -46,6 +46,11 @@ def wanted_tags(config) -> set:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        tags = scenario_tags(item)
+        if tags:
+            # Travels with the report (xdist, JUnit XML properties, posx-harness run's summary).
+            item.user_properties.append(("tags", ",".join(tags)))
     wanted = wanted_tags(config)
     if not wanted:
         return

@@ -185,21 +185,29 @@ class Posx:
         from simulator.delivery.log import DeliveryTimeout
 
         try:
-            self.stripe.wait_attempts(trigger, count, timeout=self.options.timeout, attempt=attempt)
+            # An attempt may take the whole delivery timeout before it counts as failed.
+            self.stripe.wait_attempts(trigger, count, timeout=self.options.timeout + self.stripe.engine.timeout,
+                                      attempt=attempt)
         except DeliveryTimeout:
             raise ScenarioFailure(self._report("deliveries to the target did not finish", {
                 "attempts": "%d attempt(s) #%d answered" % (count, attempt)}, self._safe_view(order), order,
                 reason="the target did not answer within %.0f s" % self.options.timeout))
 
-    def deliver_concurrently(self, order: t.Order, types: Sequence[str], copies: int = 4) -> None:
-        """Each type as a burst of ``copies`` at once, every type on its own lane at the same time."""
+    def deliver_concurrently(self, order: t.Order, types: Sequence[str], copies: int = 4,
+                             distinct: bool = False) -> None:
+        """Each type as a burst of ``copies`` at once, every type on its own lane at the same time.
+
+        ``distinct``: every copy is a separate event (a fresh id, as for the same change seen at
+        another API version), so deduplicating by event id is not enough: only a lock on the
+        order keeps them from each seeing it unpaid.
+        """
         pending = []
+        faults = ["duplicate_concurrent:%d" % copies] + (["other_api_version"] if distinct else [])
         for lane, ty in enumerate(types):
             recs = self.records(order, [ty])
             if not recs:
                 raise t.TargetError("no %s event recorded for order %s" % (ty, order.id))
-            pending.append(self.deliver(order, records=recs[:1], faults=["duplicate_concurrent:%d" % copies],
-                                        lane=lane, wait=False))
+            pending.append(self.deliver(order, records=recs[:1], faults=faults, lane=lane, wait=False))
         for trigger, count in pending:
             self.wait_delivered(order, trigger, count)
 
@@ -217,7 +225,7 @@ class Posx:
             got = {(e["event_id"], e.get("copy")) for e in self.delivery_log(order) if e.get("attempt") == attempt}
             return wanted <= got, got
 
-        result = poll(retried, self.options.timeout)
+        result = poll(retried, self.options.timeout + self.stripe.engine.timeout)
         if not result.ok:
             raise ScenarioFailure(self._report("Stripe's retry did not reach the target",
                                                {"retries": "%d attempt(s) #%d" % (len(wanted), attempt)},
