@@ -31,8 +31,10 @@ def http(double_app):
 
 @pytest.fixture
 def sim():
-    """A Simulator over the real backend, frozen clock so event times are stable."""
-    return Simulator(seed=42, time_scale=1.0)
+    """A Simulator over the real backend (with its webhook delivery engine)."""
+    sim = Simulator(seed=42)
+    yield sim
+    sim.close()
 
 
 @pytest.fixture
@@ -46,3 +48,18 @@ def client(server):
     import stripe
 
     return stripe.StripeClient(API_KEY, base_addresses={"api": server.url}, max_network_retries=0)
+
+
+CARDS = {"4242": "4242424242424242", "0002": "4000000000000002", "9995": "4000000000009995",
+         "0259": "4000000000000259"}
+
+
+def card_pm(client, last4: str):
+    """A card PaymentMethod made from a test card number, as a checkout form would."""
+    return client.v1.payment_methods.create(params={
+        "type": "card", "card": {"number": CARDS[last4], "exp_month": 12, "exp_year": 2034, "cvc": "123"}})
+
+
+def intent_events(sim, pi_id: str) -> list[str]:
+    """The types of the events recorded for one payment, in recording order."""
+    return [rec.event["type"] for rec in list(sim.backend.events.values()) if rec.payment_intent == pi_id]
