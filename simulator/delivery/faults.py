@@ -292,9 +292,20 @@ def _tamper(body: bytes) -> bytes:
     return body + b" "
 
 
+try:  # the stdlib's indenting encoder is pure Python: ~10x slower than orjson on a 3.6 KB event
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - orjson is a dependency; stay correct without it
+    _orjson = None
+
+
 def serialize_event(event: dict) -> bytes:
     """Stripe's webhook bodies are pretty-printed with two spaces; sign exactly these bytes."""
-    return json.dumps(event, indent=2).encode("utf-8")
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(event, option=_orjson.OPT_INDENT_2)
+        except TypeError:
+            pass  # e.g. an integer beyond 64 bits: the stdlib handles it
+    return json.dumps(event, indent=2, ensure_ascii=False).encode("utf-8")
 
 
 def expectation(specs) -> tuple[str, Optional[str]]:
