@@ -79,7 +79,7 @@ class WebhookHandler:
                 return INVALID_SIGNATURE
         try:
             facts = read_event(json.loads(body))
-        except (ValueError, UnicodeDecodeError) as exc:  # InvalidEvent and JSONDecodeError are ValueErrors
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # InvalidEvent and JSONDecodeError are ValueErrors; RecursionError: arrays nested thousands deep
             log.error("Invalid payload: %s", exc)
             return INVALID_PAYLOAD
         if self.info:
