@@ -57,7 +57,7 @@ def _json_body(environ):
     body = _read_body(environ)
     try:
         return json.loads(body) if body else None
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
         raise HttpError(400, "Invalid JSON body: %s" % exc)
 
 
