@@ -234,6 +234,11 @@ def create_app(sim, *, control_token: Optional[str] = None, require_control_toke
     def _guard_control_plane():
         if not request.path.startswith("/_sim"):
             return None
+        length = request.content_length
+        if length is not None and length > MAX_BODY_BYTES:
+            # The control plane reads bodies whole (get_data); without this an endless one would be buffered.
+            return _sim_error(413, "Request body is %d bytes; the control plane accepts at most %d."
+                              % (length, MAX_BODY_BYTES))
         if control_token is None:
             if require_control_token:
                 return _sim_error(403, "The control plane is disabled: the simulator listens on a non-loopback "
