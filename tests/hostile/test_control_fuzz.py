@@ -194,3 +194,21 @@ def test_non_finite_waits_are_refused_not_spun_on(harness, number):
     resp = harness.call("POST", "/_sim/deliveries/wait", data=body, headers={"Content-Type": "application/json"})
     assert resp.status_code == 400, resp.get_data()
     assert assert_sim_error(resp).get("field") == "timeout"
+
+
+@pytest.mark.parametrize("path", ["/_sim/clock", "/_sim/trigger", "/_sim/deliveries/wait"])
+def test_control_bodies_over_the_limit_are_413(harness, path):
+    from simulator.api.app import MAX_BODY_BYTES
+
+    before = harness.fingerprint()
+    body = b'{"advance": 1, "pad": "' + b"x" * (MAX_BODY_BYTES + 1) + b'"}'
+    resp = harness.call("POST", path, data=body, headers={"Content-Type": "application/json"})
+    assert resp.status_code == 413, (resp.status_code, resp.get_data()[:300])
+    assert "bytes" in assert_sim_error_413(resp)["message"]
+    assert harness.fingerprint() == before
+
+
+def assert_sim_error_413(resp):
+    body = json.loads(resp.get_data())
+    assert isinstance(body.get("error"), dict) and body["error"].get("status") == 413, body
+    return body["error"]
