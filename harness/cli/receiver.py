@@ -104,7 +104,7 @@ def _serve(config, args) -> int:
             self.cfg.set("keepalive", args.keepalive)
             self.cfg.set("loglevel", args.log_level)
             self.cfg.set("accesslog", None)
-            self.cfg.set("graceful_timeout", 5)
+            self.cfg.set("graceful_timeout", 3)
             self.cfg.set("timeout", 60)
             self.cfg.set("proc_name", "posx-receiver")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -109,7 +110,8 @@ class GunicornReceiver:
                "--workers", str(self.workers), "--threads", str(self.threads), "--log-level", self.log_level,
                *self.extra_args]
         self._log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=self._log)
+        # Its own process group, so stop() can end the master and its workers together.
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=self._log, start_new_session=True)
         deadline = time.monotonic() + timeout
         import requests
         while time.monotonic() < deadline:
@@ -126,11 +128,13 @@ class GunicornReceiver:
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
+            # SIGINT is gunicorn's quick shutdown; SIGTERM would wait out keep-alive
+            # connections for the graceful timeout.
+            self.proc.send_signal(signal.SIGINT)
             try:
-                self.proc.wait(10)
+                self.proc.wait(3)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
         self.proc = None
         if self._log not in (None, subprocess.DEVNULL):
