@@ -15,7 +15,7 @@ from loadtests.events import EventFactory
 from loadtests.flows import Flow, plan
 from loadtests.ledger import Ledger
 from loadtests.mix import parse_mix
-from loadtests.orders import OrderPool, OrderSettings, OrderSource
+from loadtests.orders import OrderPool, OrderSettings, OrderSource, read_orders_file
 from loadtests.signer import Signer
 from simulator.rng import SeededRandom
 
@@ -31,9 +31,12 @@ class LoadContext:
         self.options = opts
         self.mix = parse_mix(opts.mix)
         seed = opts.seed
-        # Each process draws its own ids: workers must never make the same event id.
+        # --seed fixes the choices (flow order, shuffles, forgeries), per process.
         self.rng = SeededRandom(None if seed is None else zlib.crc32(("%s:%s" % (seed, source)).encode()))
-        self.factory = EventFactory(self.rng.child())
+        # Ids never come from the seed: a rerun against the same target (or another worker)
+        # with the same seed would repeat event ids, and the target would rightly answer
+        # "duplicate" to every event of the second run.
+        self.factory = EventFactory(SeededRandom())
         secret = opts.webhook_secret or os.environ.get("STRIPE_WEBHOOK_SECRET", "")
         self.signer = Signer(secret, self.rng.child())
         self.orders = OrderPool(OrderSource(OrderSettings(
@@ -47,8 +50,17 @@ class LoadContext:
     def prepare(self, client) -> None:
         """Before the users start: make the orders asked for, and pre-sign flows if asked."""
         opts = self.options
-        wanted = max(opts.prefill_orders, opts.presigned)
-        if wanted:
+        if opts.orders_file:
+            from locust.runners import WorkerRunner
+
+            runner = self.environment.runner
+            distributed = isinstance(runner, WorkerRunner)
+            index = runner.worker_index if distributed else 0
+            count = max(1, int(getattr(opts, "expect_workers", 1) or 1)) if distributed else 1
+            self.orders.add(read_orders_file(opts.orders_file, index, count))
+            log.info("took %d orders from %s", len(self.orders), opts.orders_file)
+        wanted = max(opts.prefill_orders, opts.presigned) - len(self.orders)
+        if wanted > 0:
             self.orders.fill(client, wanted)
             log.info("made %d orders before the start", wanted)
         if opts.presigned:

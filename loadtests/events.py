@@ -3,8 +3,8 @@
 Running the simulator's payment logic for every flow would make event building, not the
 target, the bottleneck. So each kind of payment is played once on an in-process
 ``StripeBackend`` with placeholder ids (a *prototype*: the exact events that payment
-records, serialised), and each flow gets a copy in which every id is swapped in one regex
-pass: the intent becomes the order's ``stripe_payment_intent_id``, ``metadata.order_id``
+records, serialised and cut at every id), and each flow gets a copy in which every id is
+swapped: the intent becomes the order's ``stripe_payment_intent_id``, ``metadata.order_id``
 the order's id, and every other id (event, charge, payment method, balance transaction,
 request) a fresh one of the same shape (a new random tail). Objects of one payment keep
 sharing the intent's id stem, as real Stripe ids do.
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
 from simulator.clock import Clock
-from simulator.rng import SeededRandom
+from simulator.rng import ALPHANUMERIC, SeededRandom
 
 PLACEHOLDER_INTENT = "pi_3LoadPrototypeIntnt0Zz"   # shaped like a real id so related ids derive from it
 PLACEHOLDER_ORDER = "00000000-load-test-order-placeholder"
@@ -43,37 +43,62 @@ class Event:
     body: bytes
 
 
+def _base62(rng: SeededRandom, length: int) -> str:
+    """``length`` base62 characters from a single draw (one lock, not one per character)."""
+    n = rng.randint(0, 62 ** length - 1)
+    out = []
+    for _ in range(length):
+        n, r = divmod(n, 62)
+        out.append(ALPHANUMERIC[r])
+    return "".join(out)
+
+
 class _Prototype:
-    """One payment's events as text, with the list of ids to swap."""
+    """One payment's events as text cut at every id, so a copy is one join, not a search."""
 
     def __init__(self, events: List[dict]):
         import json
 
-        self.texts: List[Tuple[str, str]] = []  # (type, json text)
+        literals = re.compile("|".join([re.escape(PLACEHOLDER_INTENT), re.escape(PLACEHOLDER_ORDER), _ID.pattern]))
+        # per event: (type, [text, token, text, token, ..., text])
+        self.pieces: List[Tuple[str, List[str]]] = []
         tokens = set()
         for ev in events:
             text = json.dumps(ev, separators=(",", ":"))
-            self.texts.append((ev["type"], text))
-            tokens.update(_ID.findall(text))
-        self.tokens = sorted(tokens, key=len, reverse=True)
+            parts, at = [], 0
+            for m in literals.finditer(text):
+                parts.extend((text[at:m.start()], m.group(0)))
+                tokens.add(m.group(0))
+                at = m.end()
+            parts.append(text[at:])
+            self.pieces.append((ev["type"], parts))
+        tokens -= {PLACEHOLDER_INTENT, PLACEHOLDER_ORDER}
+        self.tokens = sorted(tokens)
         self.stem = PLACEHOLDER_INTENT[3:20]
-        literals = [PLACEHOLDER_INTENT, PLACEHOLDER_ORDER] + self.tokens
-        self.pattern = re.compile("|".join(re.escape(t) for t in literals))
+        # Enough fresh characters for every id, whichever way each is renewed.
+        self.random_chars = sum(max(RANDOM_TAIL, len(t)) for t in self.tokens)
 
     def instantiate(self, order, rng: SeededRandom) -> Dict[str, Event]:
         pi = order.payment_intent
         order_stem = pi[3:20] if pi.startswith("pi_3") and len(pi) >= 20 else None
         mapping = {PLACEHOLDER_INTENT: pi, PLACEHOLDER_ORDER: order.id}
+        fresh = _base62(rng, self.random_chars)
+        at = 0
         for token in self.tokens:
             prefix, _, rest = token.partition("_")
             if order_stem and rest.startswith(self.stem):
-                mapping[token] = "%s_%s%s" % (prefix, order_stem, rng.token(len(rest) - len(self.stem)))
+                n = len(rest) - len(self.stem)
+                mapping[token] = "%s_%s%s" % (prefix, order_stem, fresh[at:at + n])
             else:
-                mapping[token] = token[:-RANDOM_TAIL] + rng.token(RANDOM_TAIL)
-        sub = self.pattern.sub
+                n = RANDOM_TAIL
+                mapping[token] = token[:-n] + fresh[at:at + n]
+            at += n
         out: Dict[str, Event] = {}
-        for etype, text in self.texts:
-            body = sub(lambda m: mapping[m.group(0)], text)
+        for etype, parts in self.pieces:
+            filled = list(parts)
+            for i in range(1, len(filled), 2):
+                filled[i] = mapping[filled[i]]
+            body = "".join(filled)
             event_id = body[7:body.index('"', 7)]  # the envelope starts {"id":"evt_...
             out[etype] = Event(event_id, etype, body.encode("utf-8"))
         return out

@@ -33,6 +33,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--bulk-orders-path", env_var="LOCUST_BULK_ORDERS_PATH", default="",
                         help="admin route that makes many orders at once (the reference receiver's); "
                              "empty: one POST /api/v1/orders/ per order")
+    parser.add_argument("--orders-file", env_var="LOCUST_ORDERS_FILE", default="",
+                        help="orders made ahead (JSON lines: id, stripe_payment_intent_id, amount, currency), used "
+                             "before any is created; workers split them by index")
     parser.add_argument("--admin-token", env_var="LOCUST_ADMIN_TOKEN", default="", is_secret=True,
                         help="token for the bulk-orders route, if it wants one")
 

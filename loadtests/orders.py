@@ -95,6 +95,21 @@ class OrderSource:
             return [Order.from_json(r) for r in rows]
 
 
+def read_orders_file(path: str, index: int = 0, count: int = 1) -> List[Order]:
+    """Orders made ahead, one JSON object per line; process ``index`` of ``count`` takes its share."""
+    orders = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh):
+            line = line.strip()
+            if not line or n % count != index:
+                continue
+            try:
+                orders.append(Order.from_json(json.loads(line)))
+            except ValueError as exc:
+                raise OrderCreationError("%s line %d: %s" % (path, n + 1, exc)) from None
+    return orders
+
+
 class OrderPool:
     """Orders made ahead, handed out once each; a user that finds it empty refills it."""
 
@@ -114,6 +129,9 @@ class OrderPool:
             self._orders.extend(orders)
             self.created += len(orders)
             count -= n
+
+    def add(self, orders: List[Order]) -> None:
+        self._orders.extend(orders)
 
     def take(self, client) -> Order:
         while not self._orders:  # another user may take what this one just made

@@ -28,7 +28,7 @@ PASSTHROUGH = {"mix": "--mix", "prefill_orders": "--prefill-orders", "check_rps"
                "check_p99_ms": "--check-p99-ms", "invariants_timeout": "--invariants-timeout",
                "webhook_secret": "--webhook-secret", "api_token": "--api-token", "site_code": "--site-code",
                "tier_id": "--tier-id", "bulk_orders_path": "--bulk-orders-path", "seed": "--seed",
-               "presigned": "--presigned", "check_report": "--check-report"}
+               "presigned": "--presigned", "check_report": "--check-report", "orders_file": "--orders-file"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     target.add_argument("--site-code", default=None)
     target.add_argument("--tier-id", default=None)
     target.add_argument("--bulk-orders-path", default=None)
+    target.add_argument("--orders-file", default=None, help="orders made ahead, JSON lines (workers split them)")
     reports = parser.add_argument_group("reports")
     reports.add_argument("--html", default=None, help="Locust's HTML report")
     reports.add_argument("--csv", default=None, help="prefix of Locust's CSV files")
