@@ -8,6 +8,7 @@ thin; errors become JSON in one place (``_respond``), and an unexpected exceptio
 """
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import re
@@ -144,7 +145,9 @@ class ReceiverApp:
     def _authenticate(self, environ) -> None:
         header = environ.get("HTTP_AUTHORIZATION") or ""
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or token.strip() not in self._tokens:
+        given = token.strip().encode()
+        # compare_digest against every token: a set lookup's time would hint at how close a guess is.
+        if scheme.lower() != "bearer" or not sum(hmac.compare_digest(given, t.encode()) for t in self._tokens):
             raise HttpError(401, "Missing or invalid API token (Authorization: Bearer <token>)")
 
     # -- the POSX API ------------------------------------------------------------------
