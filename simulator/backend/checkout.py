@@ -35,10 +35,10 @@ class CheckoutMixin:
             built, currency = self._line_items(items, now, p.get("currency"))
             amount = sum(li["amount_total"] for li in built)
             check_amount(amount, currency, param="line_items")
-            cs_id = "cs_test_a1%s" % self.rng.token(56)
+            cs_id = "cs_test_a1%s" % self.token(56)
             session = builders.checkout_session(
                 cs_id, now, expires_at, currency, amount,
-                "https://checkout.stripe.com/c/pay/%s#%s" % (cs_id, self.rng.token(40)),
+                "https://checkout.stripe.com/c/pay/%s#%s" % (cs_id, self.token(40)),
                 cancel_url=p.get("cancel_url"), success_url=p.get("success_url"),
                 client_reference_id=p.get("client_reference_id"), customer=p.get("customer"),
                 customer_email=p.get("customer_email"),
@@ -51,7 +51,7 @@ class CheckoutMixin:
                 payment_method_collection=p.get("payment_method_collection", "if_required"))
             if session["ui_mode"] != "hosted":
                 session["url"] = None
-                session["client_secret"] = "%s_secret_%s" % (cs_id, self.rng.token(24))
+                session["client_secret"] = "%s_secret_%s" % (cs_id, self.token(24))
                 session["return_url"] = p.get("return_url")
             self._add("checkout_sessions", session)
             self.line_items[cs_id] = built
@@ -94,7 +94,7 @@ class CheckoutMixin:
     def retrieve_checkout_session(self, id: str, params: Optional[dict] = None) -> dict:
         P.validate(P.RETRIEVE, params)
         with self.lock:
-            return clone(self._session(id))
+            return self._read("checkout_sessions", id, "checkout.session")
 
     def list_checkout_sessions(self, params: Optional[dict] = None) -> dict:
         p = P.validate(P.LIST_CHECKOUT_SESSIONS, params)

@@ -15,7 +15,7 @@ from simulator.objects import API_VERSION
 
 class EventRecord:
     __slots__ = ("id", "type", "created", "available_at", "payment_intent", "object_ids",
-                 "pending_webhooks", "request", "api_version", "seq", "_object_json",
+                 "pending_webhooks", "_request", "api_version", "seq", "_object_json",
                  "_previous_json")
 
     def __init__(self, id: str, type: str, created: int, object_json: str,
@@ -30,13 +30,18 @@ class EventRecord:
         self.payment_intent = payment_intent
         self.object_ids = tuple(object_ids)
         self.pending_webhooks = pending_webhooks
-        self.request = {"id": None, "idempotency_key": None} if request is None else {
-            "id": request.get("id"), "idempotency_key": request.get("idempotency_key")}
+        # A tuple of strings: the garbage collector stops tracking it (see CompactIndex).
+        self._request = (None, None) if request is None else (request.get("id"),
+                                                              request.get("idempotency_key"))
         self.api_version = api_version
         self.seq = seq
         self._object_json = object_json
         self._previous_json = None if previous_attributes is None else json.dumps(
             previous_attributes, separators=(",", ":"))
+
+    @property
+    def request(self) -> dict:
+        return {"id": self._request[0], "idempotency_key": self._request[1]}
 
     @property
     def object(self) -> dict:
@@ -57,7 +62,7 @@ class EventRecord:
             "data": data,
             "livemode": False,
             "pending_webhooks": self.pending_webhooks,
-            "request": dict(self.request),
+            "request": self.request,
             "type": self.type,
         }
 

@@ -61,7 +61,7 @@ class ExpandMixin:
             if isinstance(value, str):
                 found = self._lookup(fields[head], value)
                 if found is not None:
-                    value = clone(found)
+                    value = found
                     obj[head] = value
         if rest:
             if not isinstance(value, dict):
@@ -75,4 +75,4 @@ class ExpandMixin:
             collection = next((c for prefix, c in BY_PREFIX.items() if obj_id.startswith(prefix)), None)
             if collection is None:
                 return None
-        return getattr(self, collection).get(obj_id)
+        return getattr(self, collection).read(obj_id)

@@ -169,7 +169,7 @@ class PaymentsMixin:
     def retrieve_payment_method(self, id: str, params: Optional[dict] = None) -> dict:
         P.validate(P.RETRIEVE, params)
         with self.lock:
-            return clone(self._get("payment_methods", id, "PaymentMethod"))
+            return self._read("payment_methods", id, "PaymentMethod")
 
     # -- payment intents ------------------------------------------------------------
     def _check_payment_method_types(self, types: list) -> None:
@@ -231,7 +231,7 @@ class PaymentsMixin:
             fields["automatic_payment_methods"] = {"allow_redirects": None, "enabled": False}
         return builders.payment_intent(
             pi_id, int(self.clock.now()), p["amount"], p["currency"],
-            "%s_secret_%s" % (pi_id, self.rng.token(25)), **fields)
+            "%s_secret_%s" % (pi_id, self.token(25)), **fields)
 
     def adopt_payment_intent(self, id: str, amount: int, currency: str = "usd",
                              metadata: Optional[dict] = None,
@@ -256,7 +256,7 @@ class PaymentsMixin:
     def retrieve_payment_intent(self, id: str, params: Optional[dict] = None) -> dict:
         P.validate(P.Obj({"client_secret": P.STR}), params)
         with self.lock:
-            return clone(self._intent(id))
+            return self._read("payment_intents", id, "payment_intent")
 
     def update_payment_intent(self, id: str, params: dict, request: Optional[dict] = None) -> dict:
         p = P.validate(P.UPDATE_PAYMENT_INTENT, params)
@@ -401,7 +401,7 @@ class PaymentsMixin:
         charge = self._new_charge(
             pi, pm, status="succeeded", paid=True, captured=not manual,
             amount_captured=0 if manual else amount,
-            receipt_url="https://pay.stripe.com/receipts/payment/%s" % self.rng.token(96),
+            receipt_url="https://pay.stripe.com/receipts/payment/%s" % self.token(96),
             outcome={"advice_code": None, "network_advice_code": None, "network_decline_code": None,
                      "network_status": "approved_by_network", "reason": None, "risk_level": "normal",
                      "risk_score": self.rng.randint(0, 64), "seller_message": "Payment complete.",
@@ -508,7 +508,7 @@ class PaymentsMixin:
     def retrieve_charge(self, id: str, params: Optional[dict] = None) -> dict:
         P.validate(P.RETRIEVE, params)
         with self.lock:
-            return clone(self._get("charges", id, "charge"))
+            return self._read("charges", id, "charge")
 
     def list_charges(self, params: Optional[dict] = None) -> dict:
         p = P.validate(P.LIST_CHARGES, params)
@@ -518,7 +518,7 @@ class PaymentsMixin:
     def retrieve_balance_transaction(self, id: str, params: Optional[dict] = None) -> dict:
         P.validate(P.RETRIEVE, params)
         with self.lock:
-            return clone(self._get("balance_transactions", id, "balance_transaction"))
+            return self._read("balance_transactions", id, "balance_transaction")
 
 
 def _utc_month_year(ts: float) -> tuple[int, int]:

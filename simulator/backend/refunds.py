@@ -88,7 +88,7 @@ class RefundsMixin:
     def retrieve_refund(self, id: str, params: Optional[dict] = None) -> dict:
         P.validate(P.RETRIEVE, params)
         with self.lock:
-            return clone(self._get("refunds", id, "refund"))
+            return self._read("refunds", id, "refund")
 
     def list_refunds(self, params: Optional[dict] = None) -> dict:
         p = P.validate(P.LIST_REFUNDS, params)
@@ -98,7 +98,7 @@ class RefundsMixin:
     def retrieve_dispute(self, id: str, params: Optional[dict] = None) -> dict:
         P.validate(P.RETRIEVE, params)
         with self.lock:
-            return clone(self._get("disputes", id, "dispute"))
+            return self._read("disputes", id, "dispute")
 
     def list_disputes(self, params: Optional[dict] = None) -> dict:
         p = P.validate(P.LIST_DISPUTES, params)

@@ -53,7 +53,7 @@ class WebhookEndpointsMixin:
             ep = builders.webhook_endpoint(
                 self.new_id("we"), int(self.clock.now()), p["url"], events, api_version=api_version,
                 description=p.get("description"), metadata=dict(p.get("metadata") or {}))
-            ep["secret"] = secret or "whsec_%s" % self.rng.token(32)
+            ep["secret"] = secret or "whsec_%s" % self.token(32)
             self._add("webhook_endpoints_index", ep)
             self.endpoint_secrets[ep["id"]] = [[ep["secret"], None]]
             self._subscriptions_changed()
@@ -109,7 +109,7 @@ class WebhookEndpointsMixin:
             for entry in secrets:
                 if entry[1] is None:
                     entry[1] = now + expires_in_seconds
-            new = secret or "whsec_%s" % self.rng.token(32)
+            new = secret or "whsec_%s" % self.token(32)
             self.endpoint_secrets[id] = [[new, None]] + [s for s in secrets if s[1] > now]
             ep["secret"] = new
             return clone(ep)
