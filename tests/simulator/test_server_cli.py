@@ -1,0 +1,98 @@
+"""`stripe-sim serve` as a process (SDK reachable, clean stop on SIGTERM, state file) and `stripe-sim demo`."""
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import stripe
+
+from simulator.cli import demo
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = "import sys; from simulator.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def start_serve(*args):
+    proc = subprocess.Popen([sys.executable, "-c", CLI, "serve", "--port", "0", *args], cwd=str(ROOT),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        m = re.search(r"listening on (http://\S+)", line)
+        if m:
+            return proc, m.group(1), lines
+    proc.kill()
+    raise AssertionError("serve did not start:\n" + "".join(lines))
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=20)
+    return proc.returncode, out
+
+
+def test_serve_prints_sdk_hints_stops_on_sigterm_and_keeps_state(tmp_path):
+    state = tmp_path / "sim-state.json"
+    proc, url, lines = start_serve("--seed", "5", "--state-file", str(state))
+    try:
+        client = stripe.StripeClient("sk_test_cli", base_addresses={"api": url}, max_network_retries=0)
+        pi = client.v1.payment_intents.create(params={"amount": 1234, "currency": "usd",
+                                                      "payment_method": "pm_card_visa", "confirm": True})
+        assert pi.status == "succeeded"
+    finally:
+        code, out = stop(proc)
+    text = "".join(lines) + out
+    assert code == 0, text
+    assert "stripe.api_base = %r" % url in text and "base_addresses={'api': %r}" % url in text
+    assert "state saved" in text
+    saved = json.loads(state.read_text())
+    assert saved["format"] == 1
+
+    proc, url, _ = start_serve("--state-file", str(state))
+    try:
+        client = stripe.StripeClient("sk_test_cli", base_addresses={"api": url}, max_network_retries=0)
+        again = client.v1.payment_intents.retrieve(pi.id)
+        assert again.status == "succeeded" and again.amount == 1234
+    finally:
+        code, out = stop(proc)
+    assert code == 0, out
+
+
+def test_serve_refuses_bad_options(tmp_path):
+    bad_state = tmp_path / "broken.json"
+    bad_state.write_text("{not json")
+    for args, needle in ((["--state-file", str(bad_state)], "not valid JSON"),
+                         (["--time-scale", "-1"], "--time-scale")):
+        proc = subprocess.run([sys.executable, "-c", CLI, "serve", "--port", "0", *args], cwd=str(ROOT),
+                              capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 2 and needle in proc.stderr, proc.stderr
+
+
+def test_demo_passes_and_shows_every_card(capsys):
+    parser = argparse.ArgumentParser()
+    demo.add_arguments(parser)
+    assert demo.run(parser.parse_args([])) == 0
+    out = capsys.readouterr().out
+    for last4 in ("4242", "0002", "9995", "0259"):
+        assert re.search(r"^%s\s" % last4, out, re.M), out
+    assert "charge.dispute.created" in out and "declined (insufficient_funds)" in out
+    assert "OK:" in out
+
+
+def test_demo_check_flags_a_wrong_outcome():
+    row = {"card": "0002", "number": "4000000000000002", "status": "succeeded", "decline": None,
+           "events": ["payment_intent.created", "charge.succeeded", "payment_intent.succeeded"], "delivered": 2}
+    problems = demo._check(row)
+    assert any("decline code None" in p for p in problems)
+    assert any("events" in p for p in problems)
+    assert any("2 of 3" in p for p in problems)
