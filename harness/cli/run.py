@@ -152,7 +152,15 @@ def run_suite(args, settings: dict, options, workers: int) -> int:
         print("posx-harness run: %s, %s mode, %d process%s" % (options.describe(), options.mode, workers,
                                                                "" if workers == 1 else "es"), file=out)
     collector = ResultCollector(stream=out, progress=True)
-    code = pytest.main(pytest_args(args, settings, workers), plugins=[collector])
+    if args.verbose:
+        code = pytest.main(pytest_args(args, settings, workers), plugins=[collector])
+    else:
+        # pytest's own terminal output would interleave with the progress line; the table says it all.
+        import contextlib
+        import io
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = pytest.main(pytest_args(args, settings, workers), plugins=[collector])
     exit_code = _exit_code(int(code), collector)
     doc = collector.to_dict(target=options.describe(), mode=options.mode, flavor=options.flavor if options.embedded else None,
                             tags=list(args.tag), exit_code=exit_code)

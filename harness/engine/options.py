@@ -45,8 +45,9 @@ SETTINGS: tuple[Setting, ...] = (
             "address the simulator binds (an external target must reach it in api mode)"),
     Setting("sim_port", "--posx-sim-port", "POSX_SIM_PORT", 0,
             "port the simulator binds (0 = a free one)", type=int),
-    Setting("timeout", "--posx-timeout", "POSX_TIMEOUT", 10.0,
-            "seconds to wait for an order to reach the expected state", type=float),
+    Setting("timeout", "--posx-timeout", "POSX_TIMEOUT", None,
+            "seconds to wait for an order to reach the expected state (default: 3 for the bundled "
+            "receiver, 10 for an external target)", type=float),
     Setting("settle", "--posx-settle", "POSX_SETTLE", 0.2,
             "seconds an order must keep the expected counts once reached (catches late "
             "second allocations)", type=float),
@@ -69,7 +70,7 @@ class HarnessOptions:
     flavor: str = "reference"
     sim_host: str = "127.0.0.1"
     sim_port: int = 0
-    timeout: float = 10.0
+    timeout: Optional[float] = None
     settle: float = 0.2
     seed: Optional[int] = None
     extra: dict = field(default_factory=dict)
@@ -123,6 +124,10 @@ def resolve(given: Mapping[str, Any], environ: Optional[Mapping[str, str]] = Non
     if opts.webhook_secret is not None and opts.webhook_secret != opts.webhook_secret.strip():
         raise OptionError("the webhook secret has surrounding whitespace; Stripe's secret has none "
                           "(copy it again without spaces or newline)")
+    if opts.timeout is None:
+        opts.timeout = 3.0 if opts.embedded else 10.0
+    if opts.timeout <= 0:
+        raise OptionError("--posx-timeout must be more than 0 seconds, got %r" % opts.timeout)
     if not opts.embedded and not opts.webhook_secret:
         raise OptionError("an external target needs its webhook secret: --posx-webhook-secret or "
                           "$STRIPE_WEBHOOK_SECRET")
