@@ -26,16 +26,19 @@ def base62(number: int) -> str:
 
 
 class StateLock:
-    """A re-entrant lock that runs ``on_release`` when a thread lets go of its outermost hold.
+    """A re-entrant lock with hooks for the end of a thread's outermost hold.
 
-    Events recorded while the lock is held are handed to listeners at that moment, so
-    listeners never run under the state lock, yet run before the action returns.
+    ``on_last_release`` runs while the lock is still held (the backend stores the objects
+    an action changed); ``after_release`` runs once it is free (events recorded meanwhile
+    go to listeners then, so listeners never run under the state lock, yet run before the
+    action returns).
     """
 
-    def __init__(self, on_release):
+    def __init__(self, on_last_release, after_release):
         self._lock = threading.RLock()
         self._local = threading.local()
-        self._on_release = on_release
+        self._on_last_release = on_last_release
+        self._after_release = after_release
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         ok = self._lock.acquire(blocking, timeout)
@@ -44,11 +47,15 @@ class StateLock:
         return ok
 
     def release(self) -> None:
-        self._local.depth -= 1
-        outermost = self._local.depth == 0
-        self._lock.release()
+        outermost = self._local.depth == 1
+        try:
+            if outermost:
+                self._on_last_release()
+        finally:
+            self._local.depth -= 1
+            self._lock.release()
         if outermost:
-            self._on_release()
+            self._after_release()
 
     def held(self) -> bool:
         return getattr(self._local, "depth", 0) > 0
@@ -84,7 +91,7 @@ class BackendState:
     def __init__(self, rng: Optional[SeededRandom] = None, clock: Optional[Clock] = None):
         self._parent_rng = rng if rng is not None else SeededRandom()
         self.clock = clock if clock is not None else Clock()
-        self.lock = StateLock(self._end_of_action)
+        self.lock = StateLock(self._store_changes, self._dispatch_pending)
         # The backend's own stream, fixed at construction: reset() replays it from the start,
         # so a reset backend mints the same ids as a fresh one, whatever else drew meanwhile.
         self._rng_seed = self._parent_rng.child().seed
@@ -109,12 +116,9 @@ class BackendState:
         self.endpoint_secrets: dict[str, list] = {}   # endpoint id -> [[secret, expires_at|None], ...]
         self._billing_pool: list[dict] = []
 
-    def _end_of_action(self) -> None:
-        """The outermost hold of the lock ended: store what changed, then tell listeners."""
-        with self.lock._lock:
-            for name in COLLECTIONS:
-                getattr(self, name).flush()
-        self._dispatch_pending()
+    def _store_changes(self) -> None:
+        for name in COLLECTIONS:
+            getattr(self, name).flush()
 
     def reset(self) -> None:
         """Forget every object and event; listeners stay registered."""

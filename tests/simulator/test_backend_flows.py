@@ -1,6 +1,7 @@
 """The payment life cycle per test card: events in Stripe's order, field-complete objects,
 ids that agree across objects, and values like the real captures."""
 import json
+import threading
 
 import pytest
 
@@ -8,7 +9,7 @@ from simulator.backend import EventRecord, StripeBackend
 from simulator.backend import cards
 from simulator.clock import Clock
 from simulator.errors import CardError, StateError
-from simulator.objects import schema
+from simulator.objects import load_template, schema
 from simulator.rng import SeededRandom
 
 START = 1757876536.0
@@ -46,8 +47,8 @@ def test_success_4242_events_order_and_objects():
     assert types_for(b, pi["id"]) == ["payment_intent.created", "charge.succeeded",
                                       "payment_intent.succeeded", "charge.updated"]
     created, succeeded_charge, succeeded_pi, updated = [r for r in b.events.values()]
-    assert created.event["data"]["object"]["status"] == "requires_payment_method" or \
-        created.event["data"]["object"]["status"] == "requires_confirmation"
+    assert created.event["data"]["object"]["status"] == "requires_confirmation"
+    assert created.event["data"]["object"]["latest_charge"] is None
     charge = succeeded_charge.event["data"]["object"]
     assert charge["balance_transaction"] is None and charge["paid"] and charge["captured"]
     assert charge["outcome"]["type"] == "authorized" and charge["outcome"]["seller_message"] == "Payment complete."
@@ -65,8 +66,8 @@ def test_success_4242_events_order_and_objects():
     assert txn["fee"] == 88 and txn["net"] == 2000 - 88
     assert succeeded_pi.event["request"] == {"id": "req_test1", "idempotency_key": "k1"}
     assert updated.event["request"] == {"id": None, "idempotency_key": None}
-    assert all(r.payment_intent == pi["id"] and pi["id"] in r.object_ids or r.type.startswith("charge")
-               for r in b.events.values())
+    assert [r.payment_intent for r in b.events.values()] == [pi["id"]] * 4
+    assert pi["id"] in created.object_ids and charge["id"] in updated.object_ids
     assert_conforms(b)
 
 
@@ -400,3 +401,58 @@ def test_adopt_payment_intent():
     with pytest.raises(Exception) as info:
         b.adopt_payment_intent(pi["id"], 100)
     assert info.value.param == "id"
+
+
+def test_every_stored_object_conforms_after_all_flows():
+    b = make_backend(endpoints=1)
+    for card in cards.CARDS:
+        try:
+            pi = pay(b, card.tokens[0])
+        except CardError:
+            continue
+        if not card.dispute:
+            b.create_refund({"payment_intent": pi["id"], "amount": "100"})
+    pay(b, capture_method="manual")
+    b.cancel_payment_intent(b.create_payment_intent({"amount": "700", "currency": "usd"})["id"])
+    cs = b.create_checkout_session({"mode": "payment", "line_items": [
+        {"quantity": "1", "price_data": {"currency": "usd", "unit_amount": "900", "product_data": {"name": "x"}}}]})
+    b.complete_checkout_session(cs["id"])
+    b.create_checkout_session({"mode": "payment", "line_items": [
+        {"quantity": "3", "price_data": {"currency": "usd", "unit_amount": "900", "product_data": {"name": "y"}}}]})
+    checked = 0
+    for name in ("payment_intents", "charges", "refunds", "disputes", "checkout_sessions"):
+        for obj in getattr(b, name).values():
+            assert schema.problems(obj) == [], (name, obj["id"])
+            checked += 1
+    for name, kind in (("payment_methods", "payment_method"), ("balance_transactions", "balance_transaction")):
+        for obj in getattr(b, name).values():
+            assert list(obj) == list(load_template(kind)), obj["id"]
+            checked += 1
+    assert checked > 60
+    assert_conforms(b)
+
+
+def test_concurrent_payments_dispatch_in_recording_order():
+    b = make_backend()
+    seen = []
+    b.add_event_listener(lambda r: seen.append(r.seq))
+    errors = []
+
+    def worker():
+        try:
+            for _ in range(40):
+                pay(b)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors
+    assert seen == list(range(4 * 40 * 4))
+    assert len(b.payment_intents) == 160 and len(b.charges) == 160
+    for pi in b.list_payment_intents({"limit": "100"})["data"]:
+        assert pi["status"] == "succeeded"
+        assert b.retrieve_charge(pi["latest_charge"])["balance_transaction"].startswith("txn_")
