@@ -6,6 +6,7 @@ Also what ``posx-harness load`` runs. Options: ``locust -f loadtests/locustfile.
 from __future__ import annotations
 
 import logging
+import os
 
 from locust import events
 from locust.contrib.fasthttp import FastHttpSession
@@ -13,7 +14,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests import checks, context, distributed, options
 from loadtests.ledger import Expectations
-from loadtests.mix import parse_mix
+from loadtests.mix import MixError, parse_mix
 from loadtests.users import WebhookUser, apply_mix
 
 __all__ = ["WebhookUser"]
@@ -30,8 +31,15 @@ def _options(parser, **kw):
 @events.init.add_listener
 def _init(environment, **kw):
     opts = environment.parsed_options
-    if opts is not None:
-        parse_mix(opts.mix)  # a bad mix stops the run here, with its message, not at spawn time
+    if opts is not None and not isinstance(environment.runner, WorkerRunner):
+        # Stop here, with the reason, rather than at spawn time in every user.
+        try:
+            parse_mix(opts.mix)
+        except MixError as exc:
+            raise SystemExit("--mix: %s" % exc) from None
+        if not (opts.webhook_secret or os.environ.get("STRIPE_WEBHOOK_SECRET")):
+            raise SystemExit("a webhook signing secret is needed: --webhook-secret, LOCUST_WEBHOOK_SECRET "
+                             "or STRIPE_WEBHOOK_SECRET (the target's STRIPE_WEBHOOK_SECRET)")
         # Workers do not get --users; they pace their share of --flow-rate from this.
         opts.flow_rate_users = getattr(opts, "num_users", None) or 1
     if environment.runner is not None:

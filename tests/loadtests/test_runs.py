@@ -48,12 +48,14 @@ def against(target):
 
 def test_reference_receiver_passes_invariants_and_thresholds(tmp_path):
     # The front door as CI uses it: no --target, so it serves the reference receiver itself.
-    code, verdict = run_load(tmp_path, "-t", "3s", "-u", "8", "--check-fail-ratio", "0", "--check-rps", "20",
-                             "--check-p99-ms", "5000", "--html", str(tmp_path / "report.html"),
+    code, verdict = run_load(tmp_path, "-t", "3s", "-u", "8", "--rate", "60", "--check-fail-ratio", "0",
+                             "--check-rps", "20", "--check-p99-ms", "5000", "--html", str(tmp_path / "report.html"),
                              "--csv", str(tmp_path / "stats"))
     assert (code, verdict["failures"]) == (0, [])
     inv = verdict["invariants"]
-    assert inv["orders"] >= 40 and inv["forged"] >= 1 and inv["server_errors"] == 0
+    # One order per flow; --rate paces the flows (60/s for 3 s, plus the users' first ones).
+    assert 40 <= inv["orders"] <= 60 * 3 * 1.25 + 8, inv
+    assert inv["forged"] >= 1 and inv["server_errors"] == 0
     assert verdict["webhook"]["requests"] > inv["orders"]
     assert (tmp_path / "report.html").stat().st_size > 0
     assert "webhook payment_intent.succeeded" in (tmp_path / "stats_stats.csv").read_text()
@@ -89,8 +91,11 @@ def test_check_then_update_without_lock_fails_exactly_once(tmp_path, tmp_path_fa
 
 
 def test_master_with_two_workers_checks_every_workers_orders(tmp_path, reference):
-    code, verdict = run_load(tmp_path, *against(reference), "--workers", "2", "-t", "3s", "-u", "6")
+    code, verdict = run_load(tmp_path, *against(reference), "--workers", "2", "-t", "3s", "-u", "6",
+                             "--rate", "40")
     assert (code, verdict["failures"]) == (0, [])
     by_source = verdict["invariants"]["orders_by_source"]
     assert len(by_source) == 2 and all(n > 0 for n in by_source.values()), by_source
     assert sum(by_source.values()) == verdict["invariants"]["orders"]
+    # --rate is shared by all users of all workers, not applied per worker.
+    assert verdict["invariants"]["orders"] <= 40 * 3 * 1.25 + 6
