@@ -73,7 +73,7 @@ class ReceiverApp:
         if start_worker:
             self.workers = [OutboxWorker(self.config, Database(self.config.database_url, self.config.database_schema)).start()
                             for _ in range(self.config.outbox_threads)]
-        self.webhook = WebhookHandler(self.config, self.db, self.faults, wake=self._wake)
+        self.webhook = WebhookHandler(self.config, self.db, self.faults)
         self._tokens = frozenset(self.config.api_tokens)
         # (method, path regex, handler, admin-only) -- admin routes 404 unless hooks are enabled
         self.routes: List[Tuple[str, "re.Pattern", Callable, bool]] = [
@@ -90,10 +90,6 @@ class ReceiverApp:
         ]
         log.info("POSX receiver ready: %s", self.config.describe())
         self.config.warn_about_secret()
-
-    def _wake(self) -> None:
-        for worker in self.workers:
-            worker.wake()
 
     def close(self) -> None:
         for worker in self.workers:

@@ -95,6 +95,9 @@ class Database:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
+            # Reads through a memory map and a larger page cache: fewer syscalls per request.
+            conn.execute("PRAGMA mmap_size=268435456")
+            conn.execute("PRAGMA cache_size=-16000")
             return conn
         try:
             conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5)

@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import time
-from typing import Callable, Dict, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 from simulator.signing import SignatureVerificationError, verify_header
 
@@ -42,11 +42,10 @@ INVALID_SIGNATURE = (400, {"error": "Invalid signature"})
 
 
 class WebhookHandler:
-    def __init__(self, config, db, faults: Optional[FaultHooks] = None, wake: Callable[[], None] = lambda: None):
+    def __init__(self, config, db, faults: Optional[FaultHooks] = None):
         self.config = config
         self.db = db
         self.faults = faults if config.enable_fault_hooks else None
-        self.wake = wake
         self.flags = flags_for(config.flavor)
         self.secret = config.webhook_secret
         self.tolerance = None if "no_signature_tolerance" in self.flags else config.signature_tolerance
@@ -159,8 +158,6 @@ class WebhookHandler:
             if newly_paid_order:
                 with self.db.transaction() as tx:
                     store.enqueue_tasks(tx, newly_paid_order, facts.event_id if "tasks_per_event" in flags else None)
-        if outcome.newly_paid:
-            self.wake()
         return "processed"
 
     def _crash(self) -> None:

@@ -77,6 +77,26 @@ end
 """
 
 
+def process_cpu_seconds(root_pid: int) -> float:
+    """User+system CPU of ``root_pid`` and its live children (gunicorn master + workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = [root_pid]
+    try:
+        with open("/proc/%d/task/%d/children" % (root_pid, root_pid)) as f:
+            pids += [int(p) for p in f.read().split()]
+    except OSError:
+        pass
+    total = 0.0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def payment_intent_template() -> dict:
     try:
         with open(OBSERVED) as f:
@@ -163,7 +183,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync", "gevent"])
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     parser.add_argument("--database-schema", help="PostgreSQL schema (default: a fresh one, dropped afterwards)")
     parser.add_argument("--outbox-threads", type=int, default=1)
@@ -194,10 +214,12 @@ def main(argv=None) -> int:
                               extra_args=["--worker-class", args.worker_class],
                               log_path=os.path.join(workdir, "gunicorn.log"))
     with server:
+        cpu_before = process_cpu_seconds(server.proc.pid)
         if tool == "wrk":
             result = run_wrk(server.url, events_path, args.duration, args.connections, args.wrk_threads, workdir)
         else:
             result = run_locust(server.url, events_path, args.duration, args.connections, workdir)
+        result["cpu_us_per_request"] = (process_cpu_seconds(server.proc.pid) - cpu_before) / max(1, result["requests"]) * 1e6
         # Let the outbox catch up, then check nothing was lost or doubled.
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and collect_stats(db)["outbox_ready"]:
@@ -209,10 +231,10 @@ def main(argv=None) -> int:
                      and stats["paid_orders_without_allocation"] == 0 and paid >= answered * 0.99)
     print(result["raw"])
     print("RESULT tool=%s workers=%d class=%s db=%s connections=%d rps=%.0f p50=%.2fms p99=%.2fms requests=%d "
-          "non2xx=%d paid_orders=%d allocations=%d commissions=%d double_alloc=%d invariants=%s" % (
+          "non2xx=%d server_cpu_per_req=%.0fus paid_orders=%d allocations=%d commissions=%d double_alloc=%d invariants=%s" % (
               result["tool"], args.workers, args.worker_class, "postgresql" if url.startswith("postgres") else "sqlite",
               args.connections, result["rps"], result["p50_ms"], result["p99_ms"], result["requests"],
-              result["non_2xx"], paid, stats["allocations"], stats["commissions"],
+              result["non_2xx"], result["cpu_us_per_request"], paid, stats["allocations"], stats["commissions"],
               stats["orders_with_multiple_allocations"], "ok" if ok_invariants else "BROKEN"))
     if schema and url.startswith("postgres"):
         with db.transaction() as tx:
