@@ -401,11 +401,11 @@ class PaymentsMixin:
         charge = self._new_charge(
             pi, pm, status="succeeded", paid=True, captured=not manual,
             amount_captured=0 if manual else amount,
-            receipt_url="https://pay.stripe.com/receipts/payment/%s" % self.token(96),
             outcome={"advice_code": None, "network_advice_code": None, "network_decline_code": None,
                      "network_status": "approved_by_network", "reason": None, "risk_level": "normal",
                      "risk_score": self.rng.randint(0, 64), "seller_message": "Payment complete.",
                      "type": "authorized"})
+        charge["receipt_url"] = self.receipt_url(charge["id"])
         details = charge["payment_method_details"]["card"]
         details["amount_authorized"] = amount
         details["authorization_code"] = self.digits(6)

@@ -1,6 +1,7 @@
 """The backend's core: the state lock, id minting, collections, reset and snapshot."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import threading
 from typing import Optional
@@ -13,6 +14,7 @@ from simulator.rng import ALPHANUMERIC, SeededRandom
 from .lists import CompactIndex, Index
 
 BILLING_POOL = 512
+_PAIRS = [a + b for b in ALPHANUMERIC for a in ALPHANUMERIC]
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -166,10 +168,17 @@ class BackendState:
         """``n`` random alphanumerics from one draw (drawing per character is 20x slower)."""
         value = self.rng.randint(0, 62 ** n - 1)
         out = []
-        for _ in range(n):
-            value, rem = divmod(value, 62)
-            out.append(ALPHANUMERIC[rem])
+        for _ in range(n // 2):
+            value, rem = divmod(value, 3844)
+            out.append(_PAIRS[rem])
+        if n % 2:
+            out.append(ALPHANUMERIC[value % 62])
         return "".join(out)
+
+    def receipt_url(self, charge_id: str) -> str:
+        # Derived, not drawn: as long as a real one, unique per charge, and free.
+        digest = hashlib.sha512(("%s:%s" % (self._acct, charge_id)).encode()).digest()
+        return "https://pay.stripe.com/receipts/payment/" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
     def digits(self, n: int) -> str:
         return str(self.rng.randint(0, 10 ** n - 1)).zfill(n)
