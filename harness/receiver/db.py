@@ -191,3 +191,15 @@ class Database:
 
 def is_integrity_error(exc: BaseException) -> bool:
     return isinstance(exc, IntegrityError)
+
+
+def postgres_unavailable(url: str) -> str:
+    """'' if a PostgreSQL server answers at ``url``; otherwise why not, in one line (for skips)."""
+    if psycopg is None:
+        return "psycopg is not installed"
+    try:
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:  # any failure to connect is a reason to skip, stated
+        return "no PostgreSQL at %s (%s)" % (url.split("@")[-1], (str(exc).strip().splitlines() or ["?"])[0])
+    return ""

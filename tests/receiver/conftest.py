@@ -14,6 +14,7 @@ import pytest
 
 from harness.receiver import ReceiverConfig
 from harness.receiver.app import ReceiverApp
+from harness.receiver.db import postgres_unavailable as probe_postgres
 
 from .support import SECRET, AppClient
 
@@ -24,15 +25,7 @@ _pg_state = {}
 def postgres_unavailable() -> str:
     """'' if PostgreSQL answers, else why not (checked once per process)."""
     if "reason" not in _pg_state:
-        try:
-            import psycopg
-            with psycopg.connect(PG_URL, connect_timeout=3) as conn:
-                conn.execute("SELECT 1")
-            _pg_state["reason"] = ""
-        except ImportError:
-            _pg_state["reason"] = "psycopg is not installed"
-        except Exception as exc:  # any connection failure means: skip, and say why
-            _pg_state["reason"] = "no PostgreSQL at %s (%s)" % (PG_URL.split("@")[-1], str(exc).strip().splitlines()[0])
+        _pg_state["reason"] = probe_postgres(PG_URL)
     return _pg_state["reason"]
 
 

@@ -162,3 +162,25 @@ def test_bad_webhook_input_is_a_clear_400(make_client, body, header_ok, error):
     headers = {"Stripe-Signature": generate_header(body, SECRET if header_ok else "whsec_wrong")}
     assert client.request("POST", "/api/v1/webhooks/stripe/", body, headers) == (400, {"error": error})
     assert client.app.db.read("SELECT COUNT(*) FROM webhook_events")[0][0] == 0
+
+
+def test_checkout_session_completed_pays_by_client_reference(make_client):
+    client = make_client()
+    order = client.create_order()
+    session = {"id": "cs_test_1", "object": "checkout.session", "payment_status": "unpaid", "status": "complete",
+               "client_reference_id": order["id"], "payment_intent": None, "metadata": {}}
+    assert client.deliver(event("checkout.session.completed", session))[0] == 200
+    assert client.get_order(order["id"])["status"] == "pending"  # completed, not paid yet
+    session = dict(session, payment_status="paid")
+    assert client.deliver(event("checkout.session.completed", session))[0] == 200
+    assert_paid_once(final(client, order["id"]))
+
+
+def test_partial_refund_keeps_the_order_paid_and_tells_the_admin(make_client):
+    client = make_client()
+    order = client.create_order()
+    client.deliver(event("payment_intent.succeeded", payment_intent(order)))
+    client.deliver(event("charge.refunded", charge(order, refunded=False, amount_refunded=100)))
+    assert_paid_once(final(client, order["id"]))
+    rows = client.app.db.read("SELECT kind, message FROM notifications")
+    assert [r[0] for r in rows] == ["partial_refund"] and "100" in rows[0][1]
