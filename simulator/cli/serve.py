@@ -22,6 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--control-token", default=os.environ.get("STRIPE_SIM_CONTROL_TOKEN"),
                    help="token for /_sim/ (env STRIPE_SIM_CONTROL_TOKEN); required off loopback, generated if absent")
     p.add_argument("--threads", type=int, default=16, help="request worker threads (default 16)")
+    p.add_argument("--server", choices=("cheroot", "waitress", "werkzeug"), default="cheroot",
+                   help="WSGI server (default cheroot; see docs/BENCHMARKS.md)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print("stripe-sim serve: cannot load state file %s: %s" % (args.state_file, exc), file=sys.stderr)
         return 2
-    server = SimulatorServer(sim, host=args.host, port=args.port, control_token=token, threads=args.threads)
+    server = SimulatorServer(sim, host=args.host, port=args.port, control_token=token, threads=args.threads,
+                             server=args.server)
     try:
         server.start()
     except OSError as exc:

@@ -70,14 +70,17 @@ def client_worker(url: str, payments: int, threads: int, start_at: float, out) -
         w.start()
     for w in workers:
         w.join()
-    out.put((done, errors))
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out.put((done, errors, usage.ru_utime + usage.ru_stime))
 
 
-def start_server_process(seed: int) -> tuple[subprocess.Popen, str]:
+def start_server_process(seed: int, kind: str) -> tuple[subprocess.Popen, str]:
     # `stripe-sim serve`, through its module so the bench does not depend on the entry point being installed.
     code = ("import argparse, sys; from simulator.cli import serve; p = argparse.ArgumentParser(); "
             "serve.add_arguments(p); sys.exit(serve.run(p.parse_args(sys.argv[1:])))")
-    cmd = [sys.executable, "-c", code, "--port", "0", "--seed", str(seed)]
+    cmd = [sys.executable, "-c", code, "--port", "0", "--seed", str(seed), "--server", kind]
     proc = subprocess.Popen(cmd, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 30
     lines = []
@@ -91,6 +94,13 @@ def start_server_process(seed: int) -> tuple[subprocess.Popen, str]:
             return proc, m.group(1)
     proc.kill()
     raise SystemExit("stripe-sim serve did not start:\n" + "".join(lines))
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rates(times: list[float], t0: float) -> dict:
@@ -111,6 +121,8 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--in-process", action="store_true",
                    help="serve from a SimulatorServer thread in this process instead of `stripe-sim serve`")
+    p.add_argument("--server", default="cheroot", choices=("cheroot", "waitress", "werkzeug"),
+                   help="the WSGI server SimulatorServer uses (default cheroot)")
     p.add_argument("--url", help="benchmark an already running simulator at this URL")
     args = p.parse_args(argv)
     if args.payments < args.clients * args.threads * 10:
@@ -123,12 +135,14 @@ def main(argv=None) -> int:
         from simulator.core import Simulator
         from simulator.server import SimulatorServer
 
-        server = SimulatorServer(Simulator(seed=args.seed)).start()
+        server = SimulatorServer(Simulator(seed=args.seed), server=args.server).start()
         url = server.url
     else:
-        proc, url = start_server_process(args.seed)
+        proc, url = start_server_process(args.seed, args.server)
     setup = "in-process SimulatorServer" if args.in_process else ("stripe-sim serve (separate process)"
                                                                    if not args.url else url)
+    if not args.url:
+        setup += ", %s" % args.server
     print("server: %s at %s; clients: %d process(es) x %d thread(s); %d payments"
           % (setup, url, args.clients, args.threads, args.payments), flush=True)
     ctx = mp.get_context("spawn")
@@ -140,11 +154,14 @@ def main(argv=None) -> int:
     try:
         for c in clients:
             c.start()
-        times, errors = [], []
+        server_cpu0 = process_cpu(proc.pid if proc is not None else os.getpid())
+        times, errors, client_cpu = [], [], 0.0
         for _ in clients:
-            done, errs = out.get(timeout=3600)
+            done, errs, cpu = out.get(timeout=3600)
             times.extend(done)
             errors.extend(errs)
+            client_cpu += cpu
+        server_cpu = process_cpu(proc.pid if proc is not None else os.getpid()) - server_cpu0
         for c in clients:
             c.join()
     finally:
@@ -168,6 +185,11 @@ def main(argv=None) -> int:
     print("overall: %.0f pairs/s (target >= %.0f)" % (r["overall"], TARGET_RATE))
     print("first 10%%: %.0f pairs/s; last 10%%: %.0f pairs/s; last/first = %.2f (target >= %.2f)"
           % (r["first10"], r["last10"], r["ratio"], TARGET_RATIO))
+    if not args.in_process and not args.url:
+        # On a shared machine the wall-clock rate depends on the neighbours; CPU per pair does not.
+        print("CPU per pair: server %.2f ms, clients %.2f ms (clients include their start-up)"
+              % (server_cpu * 1000 / r["pairs"], client_cpu * 1000 / r["pairs"]))
+        print("load average at the end: %s" % " ".join("%.2f" % x for x in os.getloadavg()))
     ok = r["overall"] >= TARGET_RATE and r["ratio"] >= TARGET_RATIO
     print("RESULT: %s" % ("targets met" if ok else "targets MISSED"))
     return 0 if ok else 1
