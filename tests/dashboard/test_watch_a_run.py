@@ -15,7 +15,10 @@ def test_dashboard_shows_a_running_suites_deliveries(tmp_path):
     port = free_port()
     cmd = [sys.executable, "-c", "import sys; from harness.cli import main; sys.exit(main())", "run", "--sim-port", str(port), "--workers", "1",
            "-k", "test_sequential_duplicates_allocate_once", "--json-report", str(tmp_path / "report.json")]
-    env = dict(os.environ, NO_COLOR="1")
+    # As a user starts it: not as a pytest-xdist worker (whose name would move the simulator
+    # off the fixed port, as the harness does for its own workers 1..n).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
+    env["NO_COLOR"] = "1"
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     seen = None
     try:
