@@ -7,8 +7,10 @@ Redirects are never followed: Stripe counts a 3xx as a failure.
 from __future__ import annotations
 
 import http.client
+import select
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from typing import Optional
@@ -51,23 +53,40 @@ def split_url(url: str):
     return parts.scheme, parts.hostname, port, path
 
 
+_TLS: dict = {}
+_TLS_LOCK = threading.Lock()
+
+
+def tls_context(insecure: bool, ca_file: Optional[str]) -> ssl.SSLContext:
+    """One shared context per trust setting: loading the CA store costs tens of ms, and an
+    SSLContext may be shared between threads."""
+    key = (insecure, ca_file)
+    with _TLS_LOCK:
+        ctx = _TLS.get(key)
+        if ctx is None:
+            if insecure:
+                ctx = ssl.create_default_context()
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            else:
+                ctx = ssl.create_default_context(cafile=ca_file)
+            _TLS[key] = ctx
+        return ctx
+
+
 class Transport:
     """One per worker thread: its own connections, never shared between threads."""
 
     def __init__(self, timeout: float = 30.0, insecure: bool = False, ca_file: Optional[str] = None):
         self.timeout = timeout
+        self.insecure = insecure
+        self.ca_file = ca_file
         self._conns: dict = {}
-        if insecure:
-            ctx = ssl.create_default_context()
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        else:
-            ctx = ssl.create_default_context(cafile=ca_file)
-        self._ssl = ctx
 
     def _connect(self, scheme, host, port):
         if scheme == "https":
-            conn = http.client.HTTPSConnection(host, port, timeout=self.timeout, context=self._ssl)
+            conn = http.client.HTTPSConnection(host, port, timeout=self.timeout,
+                                               context=tls_context(self.insecure, self.ca_file))
         else:
             conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
         return conn
@@ -92,15 +111,22 @@ class Transport:
         key = (scheme, host, port)
         # A kept-alive connection the receiver has since closed fails on first use; one
         # immediate retry on a fresh connection is connection hygiene, not a delivery attempt.
+        # But only while the request cannot have reached the receiver: once it was sent, a
+        # dropped connection may be a worker that died mid-processing, and that is a failed
+        # attempt for the retry schedule (re-sending at once would hide it from the log).
         for fresh in (False, True):
             conn = self._conns.get(key)
+            if conn is not None and not fresh and _dropped(conn):
+                fresh = True  # closed by the receiver while idle: not worth a first try
             reused = conn is not None and not fresh
             if conn is None or fresh:
                 if conn is not None:
                     conn.close()
                 conn = self._conns[key] = self._connect(scheme, host, port)
+            sent = False
             try:
                 conn.request("POST", path, body, headers)
+                sent = True
                 resp = conn.getresponse()
                 data = resp.read()
                 if resp.will_close:
@@ -112,7 +138,7 @@ class Transport:
                     http.client.CannotSendRequest, http.client.BadStatusLine) as exc:
                 conn.close()
                 self._conns.pop(key, None)
-                if reused:
+                if reused and not sent:
                     continue
                 return Result(None, "", _describe(exc), (time.perf_counter() - start) * 1000.0)
             except Exception as exc:  # connect refused, timeout, TLS, DNS: all "failed"
@@ -120,6 +146,18 @@ class Transport:
                 self._conns.pop(key, None)
                 return Result(None, "", _describe(exc), (time.perf_counter() - start) * 1000.0)
         raise AssertionError("unreachable")
+
+
+def _dropped(conn) -> bool:
+    """An idle kept-alive socket that is readable has been closed (or reset) by the peer."""
+    sock = conn.sock
+    if sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def _describe(exc: BaseException) -> str:
