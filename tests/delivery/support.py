@@ -56,12 +56,14 @@ class FakeBackend:
             ev["pending_webhooks"] = max(0, ev["pending_webhooks"] - 1)
 
     def record_event(self, type_, obj=None, delay=0.0, payment_intent=None):
-        self._n += 1
-        obj = obj or {"id": "pi_test%d" % self._n, "object": "payment_intent", "amount": 2000, "livemode": False}
+        with self.lock:
+            self._n += 1
+            n = self._n
+        obj = obj or {"id": "pi_test%d" % n, "object": "payment_intent", "amount": 2000, "livemode": False}
         now = self.clock.now()
         subs = [e for e in self.webhook_endpoints.values()
                 if e["status"] == "enabled" and ("*" in e["enabled_events"] or type_ in e["enabled_events"])]
-        event = {"id": "evt_test%05d" % self._n, "object": "event", "api_version": "2025-08-27.basil",
+        event = {"id": "evt_test%05d" % n, "object": "event", "api_version": "2025-08-27.basil",
                  "created": int(now), "data": {"object": obj}, "livemode": False,
                  "pending_webhooks": len(subs), "request": {"id": None, "idempotency_key": None}, "type": type_}
         record = SimpleNamespace(event=event, available_at=now + delay,
