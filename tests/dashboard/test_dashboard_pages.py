@@ -155,3 +155,17 @@ def test_adhoc_targets_are_listed_with_their_secret_on_request(stack, client):
     assert "http://127.0.0.1:9/adhoc-hook" in row and "(ad-hoc target)" in row
     assert "whsec_adhoc_for_dashboard" not in html
     assert "whsec_adhoc_for_dashboard" in client.get("/_sim/dashboard/?reveal=" + tid).get_data(as_text=True)
+
+
+def test_every_dashboard_asset_ships_in_the_package():
+    """A non-editable install (the Docker image) carries only files matching package-data."""
+    import fnmatch
+    import pathlib
+    import tomllib
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["*"]
+    assets = [p for d in ("static", "templates") for p in (root / "simulator" / "dashboard" / d).iterdir()]
+    assert len(assets) >= 3
+    for path in assets:
+        assert any(fnmatch.fnmatch(path.name, pat) for pat in patterns), path.name
