@@ -1,6 +1,7 @@
 """PaymentIntents, PaymentMethods and Charges: the payment life cycle and its events."""
 from __future__ import annotations
 
+import json
 from typing import Callable, Optional
 
 from simulator.errors import CardError, InvalidRequestError, ResourceMissingError, StateError
@@ -241,8 +242,11 @@ class PaymentsMixin:
             raise InvalidRequestError("Invalid payment_intent id: %r" % (id,), param="id")
         if status not in ("requires_payment_method", "requires_confirmation"):
             raise InvalidRequestError("Invalid status for an adopted intent: %s" % status, param="status")
+        # Callers outside the API (triggers, the harness) may pass non-string metadata values.
+        meta = {str(k): v if isinstance(v, str) else json.dumps(v) if isinstance(v, (dict, list)) else str(v)
+                for k, v in (metadata or {}).items()}
         p = P.validate(P.Obj({"amount": P.INT, "currency": P.CURRENCY, "metadata": P.METADATA}),
-                       {"amount": str(amount), "currency": currency, "metadata": metadata or {}})
+                       {"amount": str(amount), "currency": currency, "metadata": meta})
         check_amount(p["amount"], p["currency"])
         with self.lock:
             if id in self.payment_intents:

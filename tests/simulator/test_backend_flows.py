@@ -401,6 +401,8 @@ def test_adopt_payment_intent():
     with pytest.raises(Exception) as info:
         b.adopt_payment_intent(pi["id"], 100)
     assert info.value.param == "id"
+    other = b.adopt_payment_intent("pi_3ChosenElsewhere0000002", 700, metadata={"n": 5, "flag": True})
+    assert other["metadata"] == {"n": "5", "flag": "True"}
 
 
 def test_every_stored_object_conforms_after_all_flows():
