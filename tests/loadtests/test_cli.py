@@ -4,12 +4,11 @@ from __future__ import annotations
 import argparse
 
 import pytest
-from locust.argument_parser import get_parser
 
 from harness.cli import load
-from loadtests import options
 from loadtests.presets import PresetError, names
 from loadtests.presets import load as load_preset
+from tests.loadtests.isolated import run_isolated
 
 
 def parse(*argv):
@@ -55,14 +54,17 @@ def test_bad_mix_is_refused_before_anything_starts(capsys):
     assert "unknown kind 'sucess'" in capsys.readouterr().err
 
 
-def test_check_options_have_environment_twins(monkeypatch):
-    parser = get_parser()
-    options.add_arguments(parser)
-    for name, value in [("LOCUST_CHECK_RPS", "150"), ("LOCUST_CHECK_FAIL_RATIO", "0.01"),
-                        ("LOCUST_CHECK_P95_MS", "40"), ("LOCUST_CHECK_P99_MS", "90"),
-                        ("LOCUST_CHECK_INVARIANTS", "false"), ("LOCUST_MIX", "success=1")]:
-        monkeypatch.setenv(name, value)
-    opts = parser.parse_args([])
-    assert (opts.check_rps, opts.check_fail_ratio, opts.check_p95_ms, opts.check_p99_ms) == (150, 0.01, 40, 90)
-    assert opts.check_invariants is False and opts.mix == "success=1"
-    assert parser.parse_args(["--check-rps", "7"]).check_rps == 7  # the flag wins
+def test_check_options_have_environment_twins():
+    out = run_isolated("""
+        import json
+        from locust.argument_parser import get_parser
+        from loadtests import options
+        parser = get_parser()
+        options.add_arguments(parser)
+        o = parser.parse_args([])
+        flag = parser.parse_args(["--check-rps", "7"])
+        print(json.dumps([o.check_rps, o.check_fail_ratio, o.check_p95_ms, o.check_p99_ms, o.check_invariants,
+                          o.mix, flag.check_rps]))
+    """, env={"LOCUST_CHECK_RPS": "150", "LOCUST_CHECK_FAIL_RATIO": "0.01", "LOCUST_CHECK_P95_MS": "40",
+              "LOCUST_CHECK_P99_MS": "90", "LOCUST_CHECK_INVARIANTS": "false", "LOCUST_MIX": "success=1"})
+    assert out == [150, 0.01, 40, 90, False, "success=1", 7]  # the flag wins over its twin
