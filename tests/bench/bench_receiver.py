@@ -186,7 +186,9 @@ def main(argv=None) -> int:
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync", "gevent"])
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     parser.add_argument("--database-schema", help="PostgreSQL schema (default: a fresh one, dropped afterwards)")
-    parser.add_argument("--outbox-threads", type=int, default=1)
+    parser.add_argument("--outbox-threads", type=int, default=1, help="outbox threads in each app process")
+    parser.add_argument("--outbox-process", action="store_true",
+                        help="run the outbox as its own process (posx-harness receiver --worker), no app threads")
     parser.add_argument("--log-level", default="warning")
     parser.add_argument("--tool", choices=["auto", "wrk", "locust"], default="auto")
     parser.add_argument("--target-rps", type=float, default=2500.0)
@@ -199,7 +201,7 @@ def main(argv=None) -> int:
     if url.startswith("postgres") and not schema:
         schema = "posx_bench_%d" % os.getpid()
     config = ReceiverConfig(webhook_secret=SECRET, mock_stripe=True, database_url=url, database_schema=schema,
-                            outbox_threads=args.outbox_threads)
+                            outbox_threads=0 if args.outbox_process else args.outbox_threads)
     db = Database(url, schema)
     db.migrate()
     t0 = time.perf_counter()
@@ -213,6 +215,11 @@ def main(argv=None) -> int:
     server = GunicornReceiver(config, workers=args.workers, threads=args.threads, log_level=args.log_level,
                               extra_args=["--worker-class", args.worker_class],
                               log_path=os.path.join(workdir, "gunicorn.log"))
+    outbox = None
+    if args.outbox_process:
+        env = dict(os.environ, **config.to_env())
+        outbox = subprocess.Popen([sys.executable, "-m", "harness.cli.receiver", "--worker", "--log-level", "warning"],
+                                  env=env)
     with server:
         cpu_before = process_cpu_seconds(server.proc.pid)
         if tool == "wrk":
@@ -224,15 +231,18 @@ def main(argv=None) -> int:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and collect_stats(db)["outbox_ready"]:
             time.sleep(0.2)
+    if outbox is not None:
+        outbox.terminate()
+        outbox.wait(10)
     stats = collect_stats(db)
     paid = stats["orders"].get("paid", 0)
     answered = min(result["requests"] - result["non_2xx"], len(orders))
     ok_invariants = (stats["orders_with_multiple_allocations"] == 0 and stats["orders_with_multiple_commissions"] == 0
                      and stats["paid_orders_without_allocation"] == 0 and paid >= answered * 0.99)
     print(result["raw"])
-    print("RESULT tool=%s workers=%d class=%s db=%s connections=%d rps=%.0f p50=%.2fms p99=%.2fms requests=%d "
+    print("RESULT tool=%s outbox=%s workers=%d class=%s db=%s connections=%d rps=%.0f p50=%.2fms p99=%.2fms requests=%d "
           "non2xx=%d server_cpu_per_req=%.0fus paid_orders=%d allocations=%d commissions=%d double_alloc=%d invariants=%s" % (
-              result["tool"], args.workers, args.worker_class, "postgresql" if url.startswith("postgres") else "sqlite",
+              result["tool"], "process" if args.outbox_process else "threads=%d" % args.outbox_threads, args.workers, args.worker_class, "postgresql" if url.startswith("postgres") else "sqlite",
               args.connections, result["rps"], result["p50_ms"], result["p99_ms"], result["requests"],
               result["non_2xx"], result["cpu_us_per_request"], paid, stats["allocations"], stats["commissions"],
               stats["orders_with_multiple_allocations"], "ok" if ok_invariants else "BROKEN"))

@@ -184,3 +184,23 @@ def test_partial_refund_keeps_the_order_paid_and_tells_the_admin(make_client):
     assert_paid_once(final(client, order["id"]))
     rows = client.app.db.read("SELECT kind, message FROM notifications")
     assert [r[0] for r in rows] == ["partial_refund"] and "100" in rows[0][1]
+
+
+def test_the_guides_log_lines_and_never_the_secret(make_client, caplog):
+    from .support import SECRET
+    with caplog.at_level("INFO", logger="posx.receiver"):
+        client = make_client()
+        order = client.create_order()
+        evt = event("payment_intent.succeeded", payment_intent(order))
+        client.deliver(evt)
+        client.deliver(evt)
+        client.deliver(event("customer.created", {"id": "cus_1", "object": "customer"}))
+        lost = dict(order, id="nope", stripe_payment_intent_id="pi_nowhere")
+        client.deliver(event("payment_intent.succeeded", payment_intent(lost)))
+    lines = [r.getMessage() for r in caplog.records]
+    for expected in ("Received Stripe webhook: payment_intent.succeeded", "Event ID: %s" % evt["id"],
+                     "Duplicate event: %s" % evt["id"], "Payment succeeded for order %s" % order["id"],
+                     "Order not found: pi_nowhere", "Ignored event: customer.created"):
+        assert expected in lines, expected
+    assert not any(SECRET in line for line in lines)
+    assert any("POSX receiver ready" in line and "whsec_rece" in line for line in lines)
