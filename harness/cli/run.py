@@ -64,7 +64,7 @@ def pytest_args(args: argparse.Namespace, settings: dict, workers: int) -> list:
     import scenarios
 
     paths = [str(Path(scenarios.__file__).parent)] + list(args.scenarios)
-    out = paths + ["-p", "no:cacheprovider", "-o", "addopts="]
+    out = paths + ["-p", "no:cacheprovider", "-p", "no:locust", "-o", "addopts="]
     by_name = {s.name: s for s in SETTINGS}
     for name, value in settings.items():
         if value is not None:
