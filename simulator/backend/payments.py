@@ -354,7 +354,8 @@ class PaymentsMixin:
 
     def _new_charge(self, pi: dict, pm: dict, **fields) -> dict:
         now = int(self.clock.now())
-        charge = builders.charge(self.related_id("ch", pi["id"]), now, pi, pm, **fields)
+        charge = builders.charge(self.related_id("ch", pi["id"]), now, pi, pm,
+                                 self.account["settings"]["payments"]["statement_descriptor"], **fields)
         details = charge["payment_method_details"]["card"]
         details["network_transaction_id"] = self.digits(15)
         return charge

@@ -54,7 +54,8 @@ def payment_method(id: str, created: int, card: dict, billing: dict, metadata: O
     return obj
 
 
-def charge(id: str, created: int, intent: dict, pm: dict, **fields: Any) -> dict:
+def charge(id: str, created: int, intent: dict, pm: dict, account_descriptor: str = "Stripe",
+           **fields: Any) -> dict:
     obj = load_template("charge")
     card = pm["card"]
     obj.update(id=id, created=created, amount=intent["amount"], currency=intent["currency"],
@@ -66,10 +67,15 @@ def charge(id: str, created: int, intent: dict, pm: dict, **fields: Any) -> dict
                transfer_group=intent["transfer_group"],
                application_fee_amount=intent["application_fee_amount"],
                billing_details=pm["billing_details"])
+    # What the cardholder's statement shows: the account's descriptor, a suffix after its
+    # first 10 characters, or the intent's own full descriptor.
     if intent["statement_descriptor_suffix"]:
-        obj["calculated_statement_descriptor"] = "STRIPE* %s" % intent["statement_descriptor_suffix"]
+        obj["calculated_statement_descriptor"] = ("%s* %s" % (account_descriptor[:10].rstrip(),
+                                                               intent["statement_descriptor_suffix"]))[:22]
     elif intent["statement_descriptor"]:
         obj["calculated_statement_descriptor"] = intent["statement_descriptor"]
+    else:
+        obj["calculated_statement_descriptor"] = account_descriptor
     details = obj["payment_method_details"]["card"]
     for key in ("brand", "country", "exp_month", "exp_year", "fingerprint", "funding", "last4"):
         details[key] = card[key]

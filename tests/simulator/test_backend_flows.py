@@ -458,3 +458,14 @@ def test_concurrent_payments_dispatch_in_recording_order():
     for pi in b.list_payment_intents({"limit": "100"})["data"]:
         assert pi["status"] == "succeeded"
         assert b.retrieve_charge(pi["latest_charge"])["balance_transaction"].startswith("txn_")
+
+
+def test_statement_descriptors_follow_the_account():
+    b = make_backend()
+    account = b.retrieve_account()
+    descriptor = account["settings"]["payments"]["statement_descriptor"]
+    plain = b.retrieve_charge(pay(b)["latest_charge"])
+    assert plain["calculated_statement_descriptor"] == descriptor
+    suffixed = b.retrieve_charge(pay(b, statement_descriptor_suffix="ORDER 42")["latest_charge"])
+    assert suffixed["calculated_statement_descriptor"] == descriptor[:10].rstrip() + "* ORDER 42"
+    assert suffixed["statement_descriptor_suffix"] == "ORDER 42"
