@@ -76,6 +76,8 @@ class Int(Spec):
         self.max = max
 
     def parse(self, value, path):
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # direct (non-HTTP) callers may pass numbers
         if not isinstance(value, str) or not _INT_RE.match(value.strip()):
             raise InvalidRequestError("Invalid integer: %s" % _show(value), param=path)
         number = int(value)

@@ -40,6 +40,9 @@ def test_invalid_integer_and_boolean(b):
     assert (e.message, e.param) == ("Invalid integer: abc", "amount")
     e = err(b.create_payment_intent, {"amount": "12.5", "currency": "usd"})
     assert e.message == "Invalid integer: 12.5"
+    e = err(b.create_payment_intent, {"amount": True, "currency": "usd"})
+    assert e.message == "Invalid integer: true"
+    assert b.create_payment_intent({"amount": 150, "currency": "usd"})["amount"] == 150
     e = err(b.create_payment_intent, {"amount": "100", "currency": "usd", "confirm": "yes"})
     assert (e.message, e.param) == ("Invalid boolean: yes", "confirm")
 
