@@ -109,7 +109,7 @@ class DeliveryEngine:
     def __init__(self, backend, clock, rng: Optional[SeededRandom] = None, *, workers: int = 8,
                  endpoint_concurrency: int = 1, timeout: float = 30.0, mode: str = "test",
                  schedule: Union[str, RetrySchedule, list, None] = None, disable_rule: Optional[DisableRule] = None,
-                 insecure: bool = False, ca_file: Optional[str] = None, include_v0: bool = False,
+                 insecure: bool = False, ca_file: Optional[str] = None, include_v0: Optional[bool] = None,
                  sign_time: Callable[[], float] = time.time, max_log: Optional[int] = 200_000,
                  autostart: bool = True):
         if workers < 1 or endpoint_concurrency < 1:
@@ -127,7 +127,8 @@ class DeliveryEngine:
         self.timeout = timeout
         self.insecure = insecure
         self.ca_file = ca_file
-        self.include_v0 = include_v0
+        # Test mode adds a v0 signature no receiver can check, as Stripe's test mode does.
+        self.include_v0 = (mode == "test") if include_v0 is None else include_v0
         # The receiver checks t against its own wall clock, and a scaled simulated clock runs
         # days ahead of it; so t comes from real time (injectable for tests).
         self.sign_time = sign_time
@@ -216,13 +217,23 @@ class DeliveryEngine:
         self.stop()
 
     def reset(self) -> None:
-        """Forget queued work, the log, policies and ad-hoc targets (running threads stay)."""
+        """Forget queued work, the log, policies and ad-hoc targets (running threads stay).
+
+        Attempts already in flight finish and account for themselves, so only what is
+        dropped here is taken off the pending count (zeroing it would go negative later).
+        """
         with self._lock:
-            self._heap.clear()
+            dropped = [p.job for p in self._heap if p.job is not None]
             for lane in self._lanes.values():
+                dropped.extend(lane.jobs)
                 lane.jobs.clear()
-            self._pending = 0
-            self._by_trigger.clear()
+            self._heap.clear()
+            for job in dropped:
+                n, j = 0, job
+                while j is not None:
+                    n, j = n + 1, j.then
+                self._count(job, -n)
+            self._pending -= len(self._windows)
             self._bodies.clear()
             self._acked.clear()
             self._health.clear()

@@ -138,13 +138,16 @@ class Receiver:
             self.requests.append(entry)
             self.cond.notify_all()
         out = (json.dumps({"received": True}) if status == 200 else (entry["error"] or "forced %d" % status)).encode()
-        h.send_response(status)
-        if 300 <= status < 400:
-            h.send_header("Location", "http://127.0.0.1:1/elsewhere")
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(out)))
-        h.end_headers()
-        h.wfile.write(out)
+        try:
+            h.send_response(status)
+            if 300 <= status < 400:
+                h.send_header("Location", "http://127.0.0.1:1/elsewhere")
+            h.send_header("Content-Type", "application/json")
+            h.send_header("Content-Length", str(len(out)))
+            h.end_headers()
+            h.wfile.write(out)
+        except (BrokenPipeError, ConnectionResetError):
+            h.close_connection = True  # the sender gave up (the attempt-timeout test)
 
     def wait_count(self, n: int, timeout: float = 10.0) -> list:
         deadline = time.monotonic() + timeout

@@ -1,5 +1,6 @@
 """Delivery to registered endpoints: headers, signatures the SDK accepts, acknowledgement,
 retries on Stripe's schedule (frozen clock, stepped), failure rules, disabling."""
+import re
 import threading
 
 import pytest
@@ -20,6 +21,7 @@ def test_honest_delivery_has_stripes_headers_and_the_sdk_accepts_it(engine, back
         assert got["headers"][name] == value
     assert got["headers"]["User-Agent"] == "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
     assert got["path"] == "/webhooks/stripe/"
+    assert re.fullmatch(r"t=\d+,v1=[0-9a-f]{64},v0=[0-9a-f]{64}", got["signature"])  # test mode adds v0
     # Stripe's pretty body, exactly the bytes signed
     assert got["body"].startswith(b'{\n  "id": "evt_')
     (entry,) = engine.log.query(event=rec.event["id"])
@@ -272,3 +274,17 @@ def test_many_events_concurrently_recorded_all_arrive(make_engine, backend, rece
     eng.wait_idle(10)
     assert len(receiver.requests) == 100 and all(r["accepted"] for r in receiver.requests)
     assert len({r["event_id"] for r in receiver.requests}) == 100
+
+
+def test_reset_forgets_queued_work_and_keeps_counting_right(engine, backend, receiver, clock):
+    ep = backend.add_endpoint(receiver.url)
+    backend.record_event("charge.updated", delay=60)  # parked
+    engine.set_policy(ep, ["reverse"])
+    backend.record_event("charge.succeeded")  # held in a policy window
+    assert engine.pending == 2
+    engine.reset()
+    assert engine.pending == 0 and engine.status()["parked"] == 0 and engine.policy(ep)["faults"] == []
+    clock.advance(120)
+    backend.record_event("charge.refunded")
+    engine.wait_idle(5)
+    assert [r["type"] for r in receiver.requests] == ["charge.refunded"] and engine.pending == 0
