@@ -56,7 +56,7 @@ class CheckoutMixin:
             self._add("checkout_sessions", session)
             self.line_items[cs_id] = built
             self.session_intent_data[cs_id] = p.get("payment_intent_data") or {}
-            return clone(session)
+            return self._answer(session)
 
     def _line_items(self, items: list, now: int, currency: Optional[str]) -> tuple[list, str]:
         built = []
@@ -158,7 +158,7 @@ class CheckoutMixin:
 
             # A decline raises CardError (402) after its events; the session stays open.
             self._confirm(pi, {}, request, pm, on_success=completed)
-            return clone(session)
+            return self._answer(session)
 
     def expire_checkout_session(self, id: str, params: Optional[dict] = None,
                                 request: Optional[dict] = None) -> dict:
@@ -168,7 +168,7 @@ class CheckoutMixin:
             if session["status"] != "open":
                 raise StateError("Only Checkout Sessions with a status in [\"open\"] can be expired.")
             self._expire(session, request)
-            return clone(session)
+            return self._answer(session)
 
     def _expire(self, session: dict, request: Optional[dict] = None) -> None:
         session.update(status="expired", url=None)

@@ -165,7 +165,7 @@ class PaymentsMixin:
             if p.get("payment_method"):
                 return clone(self._resolve_payment_method(p["payment_method"]))
             pm = self._payment_method_from_data(p, "")
-            return clone(pm)
+            return self._answer(pm)
 
     def retrieve_payment_method(self, id: str, params: Optional[dict] = None) -> dict:
         P.validate(P.RETRIEVE, params)
@@ -201,7 +201,7 @@ class PaymentsMixin:
             self.record_event("payment_intent.created", pi, request=request)
             if p.get("confirm"):
                 self._confirm(pi, p, request, pm)
-            return clone(pi)
+            return self._answer(pi)
 
     def _build_intent(self, pi_id: str, p: dict) -> dict:
         fields = {
@@ -255,7 +255,7 @@ class PaymentsMixin:
             pi["status"] = status
             self._add("payment_intents", pi)
             self.record_event("payment_intent.created", pi)
-            return clone(pi)
+            return self._answer(pi)
 
     def retrieve_payment_intent(self, id: str, params: Optional[dict] = None) -> dict:
         P.validate(P.Obj({"client_secret": P.STR}), params)
@@ -297,7 +297,7 @@ class PaymentsMixin:
                 if status == "requires_payment_method":
                     pi["status"] = "requires_confirmation"
             # Stripe has no payment_intent.updated event.
-            return clone(pi)
+            return self._answer(pi)
 
     def confirm_payment_intent(self, id: str, params: Optional[dict] = None,
                                request: Optional[dict] = None) -> dict:
@@ -308,7 +308,7 @@ class PaymentsMixin:
             self._check_confirmable(pi)
             pm = self._payment_method_param(p)
             self._confirm(pi, p, request, pm)
-            return clone(pi)
+            return self._answer(pi)
 
     def _check_confirmable(self, pi: dict) -> None:
         status = pi["status"]
@@ -487,7 +487,7 @@ class PaymentsMixin:
             pi.update(status="succeeded", amount_received=amount, amount_capturable=0)
             self.record_event("payment_intent.succeeded", pi, request=request)
             self._settle(charge, amount)
-            return clone(pi)
+            return self._answer(pi)
 
     def cancel_payment_intent(self, id: str, params: Optional[dict] = None,
                               request: Optional[dict] = None) -> dict:
@@ -502,7 +502,7 @@ class PaymentsMixin:
             pi.update(status="canceled", canceled_at=int(self.clock.now()),
                       cancellation_reason=p.get("cancellation_reason"), amount_capturable=0)
             self.record_event("payment_intent.canceled", pi, request=request)
-            return clone(pi)
+            return self._answer(pi)
 
     def list_payment_intents(self, params: Optional[dict] = None) -> dict:
         p = P.validate(P.LIST_PAYMENT_INTENTS, params)

@@ -62,6 +62,9 @@ class StateLock:
     def held(self) -> bool:
         return getattr(self._local, "depth", 0) > 0
 
+    def depth(self) -> int:
+        return getattr(self._local, "depth", 0)
+
     __enter__ = acquire
 
     def __exit__(self, *exc) -> None:
@@ -139,6 +142,15 @@ class BackendState:
     def _add(self, collection: str, obj: dict) -> dict:
         getattr(self, collection).add(obj, **self._key_fns[collection](obj))
         return obj
+
+    def _answer(self, obj: dict) -> dict:
+        """The answer for an object of a compact collection changed by this action.
+
+        When this action's hold of the lock is the outermost one, the object is detached
+        from the store as the hold ends (the store keeps its JSON text and decodes a new dict
+        next time), so it can be handed out as it is; under a caller's own hold it is copied.
+        """
+        return obj if self.lock.depth() == 1 else clone(obj)
 
     def _read(self, collection: str, id: str, name: str, param: str = "id") -> dict:
         """A copy of an object for an answer (no decode/encode round trip of the stored one)."""

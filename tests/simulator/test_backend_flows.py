@@ -469,3 +469,16 @@ def test_statement_descriptors_follow_the_account():
     suffixed = b.retrieve_charge(pay(b, statement_descriptor_suffix="ORDER 42")["latest_charge"])
     assert suffixed["calculated_statement_descriptor"] == descriptor[:10].rstrip() + "* ORDER 42"
     assert suffixed["statement_descriptor_suffix"] == "ORDER 42"
+
+
+def test_answers_are_detached_from_the_state():
+    b = make_backend()
+    pi = pay(b)
+    pi["status"] = "tampered"
+    pi["metadata"]["x"] = "y"
+    assert b.retrieve_payment_intent(pi["id"])["status"] == "succeeded"
+    with b.lock:  # a caller's own hold: answers are copies, later actions do not touch them
+        created = b.create_payment_intent({"amount": "500", "currency": "usd"})
+        b.update_payment_intent(created["id"], {"description": "later"})
+        assert created["description"] is None
+    assert b.retrieve_payment_intent(created["id"])["description"] == "later"
