@@ -71,12 +71,12 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _seq)
 # ``create_order`` with ``as``; without it a step acts on the latest order.
 STATUSES = ("pending", "paid", "failed", "canceled", "refunded")
 STEPS: dict[str, tuple[frozenset, str]] = {
-    "create_order": (frozenset({"quantity", "tier", "as", "expect_status"}), "create an order on the target"),
+    "create_order": (frozenset({"quantity", "tier", "as"}), "create an order on the target"),
     "pay": (frozenset({"card", "faults", "order", "deliver"}),
             "pay the order's intent with a test card; its events are delivered with the faults"),
-    "cancel": (frozenset({"order", "faults"}), "cancel the order's intent"),
-    "refund": (frozenset({"order", "faults", "amount"}), "refund the order's payment"),
-    "checkout": (frozenset({"card", "order", "faults"}), "pay the order through a Checkout Session"),
+    "cancel": (frozenset({"order", "faults", "deliver"}), "cancel the order's intent"),
+    "refund": (frozenset({"order", "faults", "amount", "deliver"}), "refund the order's payment"),
+    "checkout": (frozenset({"card", "order", "faults", "deliver"}), "pay the order through a Checkout Session"),
     "deliver": (frozenset({"types", "faults", "order", "order_of_types"}),
                 "deliver the order's recorded events again (optionally some types, in an order, with faults)"),
     "fail_next_webhooks": (frozenset({"count"}), "make the target answer 500 to its next N webhook calls"),
