@@ -86,6 +86,7 @@ class TargetSpec:
     probe_path: str = DEFAULT_PROBE
     start_timeout: float = 60.0
     name: Optional[str] = None
+    command: Optional[Sequence[str]] = None  # None: the image's own CMD
 
     def __post_init__(self) -> None:
         if not self.image or self.image != self.image.strip():
@@ -167,6 +168,8 @@ def running_target(spec: TargetSpec, api_base: str, webhook_secret: str, client:
     client = client if client is not None else docker_client()
     env = target_environment(container_api_base(api_base, spec.network), webhook_secret, spec.env)
     kwargs: Dict[str, Any] = dict(detach=True, environment=env, labels={LABEL: "target"}, name=spec.name)
+    if spec.command is not None:
+        kwargs["command"] = list(spec.command)
     if spec.network == "host":
         kwargs["network_mode"] = "host"
     else:

@@ -83,6 +83,7 @@ def test_host_network_env_wiring_wait_and_removal():
     assert box.removed
     assert box.reloads == 3  # it kept probing until the server came up, and no longer
     image, kwargs = client.runs[0]
+    assert "command" not in kwargs  # the image's own CMD
     assert image == "posx/backend:candidate"
     assert kwargs["network_mode"] == "host" and kwargs["detach"] is True
     env = kwargs["environment"]
@@ -182,15 +183,13 @@ def test_real_engine_runs_and_removes_a_container():
     import docker
     client = docker.from_env()
     port = containers.free_port()
-    spec = containers.TargetSpec(image="python:3.11-slim", port=port, probe_path="/", start_timeout=60)
+    spec = containers.TargetSpec(image="python:3.11-slim", port=port, probe_path="/", start_timeout=60,
+                                 command=["python", "-m", "http.server", str(port), "--bind", "127.0.0.1"])
     client.images.pull("python", tag="3.11-slim")
-    real_run = client.containers.run
-
-    def run(image, **kw):
-        return real_run(image, ["python", "-m", "http.server", str(port), "--bind", "127.0.0.1"], **kw)
-    client.containers.run = run
     with containers.running_target(spec, "http://127.0.0.1:1", "whsec_x", client=client) as target:
         cid = target.container.id
         assert containers.answers(target.url + "/")
+        env = target.container.attrs["Config"]["Env"]
+        assert "STRIPE_API_BASE=http://127.0.0.1:1" in env and "STRIPE_WEBHOOK_SECRET=whsec_x" in env
     with pytest.raises(docker.errors.NotFound):
         client.containers.get(cid)
