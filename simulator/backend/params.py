@@ -265,6 +265,9 @@ _INTENT_COMMON = {
     "payment_details": ANY,
     "hooks": ANY,
     "transfer_data": ANY,
+    # Newer SDKs (dahlia) send these names; same meaning for a card-only simulator.
+    "allowed_payment_method_types": List(Str(nullable=False)),
+    "customer_account": Str(),
 }
 
 CONFIRM_EXTRA = {
@@ -289,6 +292,12 @@ CREATE_PAYMENT_INTENT = Obj(dict(_INTENT_COMMON, **CONFIRM_EXTRA, **{
 UPDATE_PAYMENT_INTENT = Obj(dict(_INTENT_COMMON))
 
 CONFIRM_PAYMENT_INTENT = Obj(dict(CONFIRM_EXTRA, **{
+    "allowed_payment_method_types": List(Str(nullable=False)),
+    "amount_details": ANY,
+    "amount_to_confirm": INT,
+    "excluded_payment_method_types": List(Str(nullable=False)),
+    "hooks": ANY,
+    "payment_details": ANY,
     "capture_method": CAPTURE_METHOD,
     "payment_method": Str(),
     "payment_method_data": PAYMENT_METHOD_DATA,
@@ -305,6 +314,7 @@ CAPTURE_PAYMENT_INTENT = Obj({
     "amount_to_capture": INT, "application_fee_amount": INT, "final_capture": BOOL,
     "metadata": METADATA, "statement_descriptor": Str(max_length=22),
     "statement_descriptor_suffix": Str(max_length=22), "transfer_data": ANY,
+    "amount_details": ANY, "hooks": ANY, "payment_details": ANY,
 })
 
 CREATED_FILTER = Obj({"gt": INT, "gte": INT, "lt": INT, "lte": INT})
@@ -332,7 +342,7 @@ def list_spec(**filters: Spec) -> Obj:
     return Obj(dict(LIST_BASE, **filters))
 
 
-LIST_PAYMENT_INTENTS = list_spec(customer=Str())
+LIST_PAYMENT_INTENTS = list_spec(customer=Str(), customer_account=Str())
 LIST_CHARGES = list_spec(customer=Str(), payment_intent=Str(), transfer_group=Str())
 LIST_REFUNDS = list_spec(charge=Str(), payment_intent=Str())
 LIST_DISPUTES = list_spec(charge=Str(), payment_intent=Str())
@@ -391,6 +401,12 @@ CREATE_CHECKOUT_SESSION = Obj({
     "saved_payment_method_options": ANY, "shipping_address_collection": ANY,
     "shipping_options": ANY, "tax_id_collection": ANY, "adaptive_pricing": ANY,
     "after_expiration": ANY, "wallet_options": ANY, "origin_context": ANY,
+    "allowed_payment_method_types": List(Str(nullable=False)), "branding_settings": ANY,
+    "customer_account": Str(), "customer_update": ANY,
+    "excluded_payment_method_types": List(Str(nullable=False)), "integration_identifier": Str(),
+    "managed_payments": ANY, "name_collection": ANY, "optional_items": ANY,
+    "payment_method_data": ANY, "permissions": ANY, "setup_intent_data": ANY,
+    "subscription_data": ANY,
 }, required=("mode",))
 
 COMPLETE_CHECKOUT_SESSION = Obj({"payment_method": Str(), "customer_email": Email()})

@@ -182,8 +182,19 @@ class PaymentsMixin:
                     "and your account is enabled for any preview features that you are trying to use."
                     % t, param="payment_method_types")
 
+    @staticmethod
+    def _types_alias(p: dict) -> dict:
+        """Newer SDKs call ``payment_method_types`` ``allowed_payment_method_types``."""
+        if "allowed_payment_method_types" in p:
+            if "payment_method_types" in p:
+                raise InvalidRequestError(
+                    "You may only specify one of these parameters: allowed_payment_method_types, "
+                    "payment_method_types.", param="allowed_payment_method_types")
+            p["payment_method_types"] = p.pop("allowed_payment_method_types")
+        return p
+
     def create_payment_intent(self, params: dict, request: Optional[dict] = None) -> dict:
-        p = P.validate(P.CREATE_PAYMENT_INTENT, params)
+        p = self._types_alias(P.validate(P.CREATE_PAYMENT_INTENT, params))
         check_amount(p["amount"], p["currency"])
         if "automatic_payment_methods" in p and "payment_method_types" in p:
             raise InvalidRequestError(
@@ -263,7 +274,7 @@ class PaymentsMixin:
             return self._read("payment_intents", id, "payment_intent")
 
     def update_payment_intent(self, id: str, params: dict, request: Optional[dict] = None) -> dict:
-        p = P.validate(P.UPDATE_PAYMENT_INTENT, params)
+        p = self._types_alias(P.validate(P.UPDATE_PAYMENT_INTENT, params))
         with self.lock:
             pi = self._intent(id)
             status = pi["status"]
@@ -301,7 +312,7 @@ class PaymentsMixin:
 
     def confirm_payment_intent(self, id: str, params: Optional[dict] = None,
                                request: Optional[dict] = None) -> dict:
-        p = P.validate(P.CONFIRM_PAYMENT_INTENT, params)
+        p = self._types_alias(P.validate(P.CONFIRM_PAYMENT_INTENT, params))
         self._check_payment_method_types(p.get("payment_method_types") or [])
         with self.lock:
             pi = self._intent(id)

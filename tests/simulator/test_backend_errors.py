@@ -201,3 +201,34 @@ def test_retrieve_rejects_unknown_params(b):
     e = err(b.retrieve_payment_intent, pi["id"], {"bogus": "1"})
     assert e.param == "bogus"
     assert b.retrieve_payment_intent(pi["id"], {"client_secret": pi["client_secret"]})["id"] == pi["id"]
+
+
+SDK_PARAMS = [
+    ("_payment_intent_create_params", "PaymentIntentCreateParams", "CREATE_PAYMENT_INTENT"),
+    ("_payment_intent_update_params", "PaymentIntentUpdateParams", "UPDATE_PAYMENT_INTENT"),
+    ("_payment_intent_confirm_params", "PaymentIntentConfirmParams", "CONFIRM_PAYMENT_INTENT"),
+    ("_payment_intent_cancel_params", "PaymentIntentCancelParams", "CANCEL_PAYMENT_INTENT"),
+    ("_payment_intent_capture_params", "PaymentIntentCaptureParams", "CAPTURE_PAYMENT_INTENT"),
+    ("_payment_intent_list_params", "PaymentIntentListParams", "LIST_PAYMENT_INTENTS"),
+    ("_charge_list_params", "ChargeListParams", "LIST_CHARGES"),
+    ("_refund_create_params", "RefundCreateParams", "CREATE_REFUND"),
+    ("_refund_list_params", "RefundListParams", "LIST_REFUNDS"),
+    ("_dispute_list_params", "DisputeListParams", "LIST_DISPUTES"),
+    ("_event_list_params", "EventListParams", "LIST_EVENTS"),
+    ("_webhook_endpoint_create_params", "WebhookEndpointCreateParams", "CREATE_WEBHOOK_ENDPOINT"),
+    ("_webhook_endpoint_update_params", "WebhookEndpointUpdateParams", "UPDATE_WEBHOOK_ENDPOINT"),
+    ("checkout._session_create_params", "SessionCreateParams", "CREATE_CHECKOUT_SESSION"),
+]
+
+
+@pytest.mark.parametrize("module,cls,spec", SDK_PARAMS, ids=[c for _, c, _ in SDK_PARAMS])
+def test_every_parameter_the_sdk_knows_is_accepted(module, cls, spec):
+    """No legitimate parameter of the installed official SDK is an 'unknown parameter'."""
+    import importlib
+
+    from simulator.backend import params as P
+    from stripe._request_options import RequestOptions
+
+    declared = set(getattr(importlib.import_module("stripe.params." + module), cls).__annotations__)
+    declared -= set(RequestOptions.__annotations__) | {"expand"}
+    assert declared - set(getattr(P, spec).fields) == set()
