@@ -38,6 +38,10 @@ class ContainerError(RuntimeError):
     """The target container could not be started or never answered; the message says why."""
 
 
+class SpecError(ContainerError):
+    """A --target-* option has a value that cannot work (a usage error, exit 2)."""
+
+
 class EngineUnavailable(ContainerError):
     """No Docker SDK, or no Docker engine answering; the message says which."""
 
@@ -72,7 +76,7 @@ def parse_env_pairs(pairs: Sequence[str]) -> Dict[str, str]:
     for pair in pairs or ():
         name, sep, value = pair.partition("=")
         if not sep or not name or not name.replace("_", "a").isalnum() or name[0].isdigit():
-            raise ContainerError(f"--target-env wants NAME=VALUE with a valid variable name, got {pair!r}")
+            raise SpecError(f"--target-env wants NAME=VALUE with a valid variable name, got {pair!r}")
         env[name] = value
     return env
 
@@ -90,15 +94,15 @@ class TargetSpec:
 
     def __post_init__(self) -> None:
         if not self.image or self.image != self.image.strip():
-            raise ContainerError(f"the target image name is empty or has spaces: {self.image!r}")
+            raise SpecError(f"the target image name is empty or has spaces: {self.image!r}")
         if self.network not in NETWORKS:
-            raise ContainerError(f"--target-network must be one of {', '.join(NETWORKS)}, got {self.network!r}")
+            raise SpecError(f"--target-network must be one of {', '.join(NETWORKS)}, got {self.network!r}")
         if not 0 < self.port < 65536:
-            raise ContainerError(f"--target-port must be 1-65535, got {self.port}")
+            raise SpecError(f"--target-port must be 1-65535, got {self.port}")
         if self.start_timeout <= 0:
-            raise ContainerError(f"--target-start-timeout must be positive, got {self.start_timeout}")
+            raise SpecError(f"--target-start-timeout must be positive, got {self.start_timeout}")
         if not self.probe_path.startswith("/"):
-            raise ContainerError(f"the probe path must start with '/', got {self.probe_path!r}")
+            raise SpecError(f"the probe path must start with '/', got {self.probe_path!r}")
 
 
 def container_api_base(api_base: str, network: str) -> str:
@@ -240,10 +244,15 @@ def run_with_image(args: argparse.Namespace, api_base: str, webhook_secret: str,
                    run_suite: Callable[[str], int], client: Any = None) -> int:
     """Start the image from ``args``, call ``run_suite(target_url)``, return its exit code.
 
-    Container problems exit with 3 (distinct from a failing suite) and one line on stderr.
+    A bad --target-* value exits 2 (usage); container problems exit 3 (distinct from a
+    failing suite); each with one line on stderr.
     """
     try:
         spec = spec_from_args(args)
+    except SpecError as exc:
+        print(f"posx-harness run: {exc}", file=sys.stderr)
+        return 2
+    try:
         with running_target(spec, api_base, webhook_secret, client=client,
                             log=lambda m: print(f"posx-harness: {m}", file=sys.stderr)) as target:
             return run_suite(target.url)

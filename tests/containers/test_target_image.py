@@ -193,3 +193,19 @@ def test_real_engine_runs_and_removes_a_container():
         assert "STRIPE_API_BASE=http://127.0.0.1:1" in env and "STRIPE_WEBHOOK_SECRET=whsec_x" in env
     with pytest.raises(docker.errors.NotFound):
         client.containers.get(cid)
+
+
+@pytest.mark.skipif(_REASON is None, reason="a Docker engine is reachable here; this checks the message without one")
+def test_cli_without_an_engine_exits_3_saying_why(capsys):
+    from harness.cli import main
+
+    assert main(["run", "--target-image", "posx/backend:candidate"]) == 3
+    err = capsys.readouterr().err
+    assert "--target-image:" in err and _REASON in err
+
+
+def test_cli_rejects_a_bad_target_env_as_a_usage_error(capsys):
+    from harness.cli import main
+
+    assert main(["run", "--target-image", "posx/backend:1", "--target-env", "NOEQUALS"]) == 2
+    assert "--target-env wants NAME=VALUE" in capsys.readouterr().err
