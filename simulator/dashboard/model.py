@@ -173,6 +173,9 @@ def _attempt_view(entry: dict, next_at: Optional[float] = None) -> dict:
         "body": body,
         "truncated": len(body) > SNIPPET,
         "manual": entry.get("origin") == "resend",
+        # A deliberate fault has an intended result (e.g. a bad signature must be refused).
+        "intended": None if not entry.get("faults") or entry.get("as_expected") is None else bool(entry["as_expected"]),
+        "expect": entry.get("expect") or "",
     }
 
 

@@ -169,3 +169,16 @@ def test_every_dashboard_asset_ships_in_the_package():
     assert len(assets) >= 3
     for path in assets:
         assert any(fnmatch.fnmatch(path.name, pat) for pat in patterns), path.name
+
+
+def test_a_deliberate_fault_shows_with_its_intended_result(stack, client):
+    record = next(r for r in stack.sim.backend.events.values() if r.type == "payment_intent.succeeded")
+    trigger = stack.sim.engine.deliver([record], [stack.endpoint["id"]], faults=["wrong_secret"],
+                                       also_subscribers=False)
+    (entry,) = stack.sim.engine.wait_trigger(trigger)
+    assert entry["status"] == 400 and entry["faults"] == ["wrong_secret"]
+    html = client.get("/_sim/dashboard/?endpoint=%s&type=payment_intent.succeeded" % stack.endpoint["id"]).get_data(
+        as_text=True)
+    row = re.search(r'<tr class="attempt failed" data-seq="%d".*?</tr>' % entry["seq"], html, re.S).group(0)
+    assert "<td>wrong_secret</td>" in row and "as intended (reject)" in row and "NOT" not in row
+    assert "Invalid signature" in row  # the receiver's answer, first bytes
