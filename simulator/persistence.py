@@ -43,10 +43,15 @@ class AutoSaver:
         self.saves = 0
         self.last_error: Optional[BaseException] = None
         self._stop = threading.Event()
+        self._save_lock = threading.Lock()
         self._thread: Optional[threading.Thread] = None
         self._marker = None
 
     def save_if_changed(self) -> bool:
+        with self._save_lock:
+            return self._save_if_changed()
+
+    def _save_if_changed(self) -> bool:
         marker = change_marker(self.sim)
         if marker == self._marker:
             return False
@@ -84,3 +89,29 @@ class AutoSaver:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class Checkpointer(AutoSaver):
+    """AutoSaver that also saves after every mutating request, before its answer goes out:
+    a client that got a 200 can rely on it surviving a kill -9. Deliveries (retries being
+    scheduled, acknowledgements) happen off-request and are caught by the interval.
+
+    Each save writes the whole snapshot, so this suits test and CI volumes, not a load test
+    against a state file.
+    """
+
+    MUTATING = ("POST", "PUT", "PATCH", "DELETE")
+
+    def attach(self, app) -> "Checkpointer":
+        # Wraps the WSGI callable, not Flask's after_request: /v1 is answered by a WSGI
+        # middleware in front of Flask (simulator.api.app) that Flask hooks never see.
+        inner = app.wsgi_app
+
+        def checkpointed(environ, start_response):
+            result = inner(environ, start_response)
+            if environ.get("REQUEST_METHOD") in self.MUTATING:
+                self.save_if_changed()
+            return result
+
+        app.wsgi_app = checkpointed
+        return self.start()

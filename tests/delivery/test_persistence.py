@@ -85,3 +85,25 @@ def test_autosaver_needs_a_path():
             AutoSaver(sim, "x.json", interval=0)
     finally:
         sim.close()
+
+
+def test_checkpointer_saves_before_a_mutating_request_is_answered(tmp_path):
+    from simulator.api import create_app
+    from simulator.persistence import Checkpointer
+
+    path = tmp_path / "cp.json"
+    sim = Simulator(seed=2, time_scale=0, state_file=str(path))
+    try:
+        app = create_app(sim)
+        cp = Checkpointer(sim, interval=60).attach(app)
+        client = app.test_client()
+        r = client.post("/v1/payment_intents", data={"amount": "700", "currency": "usd"},
+                        headers={"Authorization": "Bearer sk_test_x"})
+        assert r.status_code == 200
+        assert r.get_json()["id"] in path.read_text()  # on disk before the answer
+        saves = cp.saves
+        client.get("/v1/payment_intents", headers={"Authorization": "Bearer sk_test_x"})
+        assert cp.saves == saves  # reads do not save
+        cp.stop()
+    finally:
+        sim.close()

@@ -108,7 +108,8 @@ def test_pending_retries_survive_a_restart_and_are_delivered(tmp_path):
         got = receiver.wait_count(4, timeout=15)
         assert all(r["accepted"] for r in got), [r["error"] for r in got]
         assert sorted(r["type"] for r in got) == types
-        delivered = requests.get(second.url + "/_sim/deliveries", params={"outcome": "succeeded"}).json()["data"]
+        delivered = requests.post(second.url + "/_sim/deliveries/wait",
+                                  json={"filters": {"outcome": "succeeded"}, "count": 4, "timeout": 15}).json()["data"]
         retried = {e["event_type"]: e["attempt"] for e in delivered}
         assert retried["payment_intent.created"] == retried["charge.succeeded"] == 2
         assert retried["payment_intent.succeeded"] == 2
