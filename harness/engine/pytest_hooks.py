@@ -75,4 +75,4 @@ def pytest_runtest_call(item):
     try:
         return (yield)
     except Unsupported as exc:
-        pytest.skip("the target cannot show this check: %s" % exc.reason)
+        pytest.skip("not checkable against this target: %s" % exc.reason)

@@ -79,7 +79,8 @@ def test_external_target_without_counts_skips_those_checks(receiver, tmp_path):
 def test_wrong_secret_against_external_target_fails_with_report(receiver):
     server, port = receiver
     proc = cli("run", "--target-url", server.url, "--api-token", "posx-test-token", "--tier", "tier_starter",
-               "--webhook-secret", "whsec_not_the_deployed_one", "--sim-port", str(port), "-k", "test_success_pays_once")
+               "--webhook-secret", "whsec_not_the_deployed_one", "--sim-port", str(port), "--timeout", "1",
+               "-k", "test_success_pays_once")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "the target showed:" in proc.stdout and "-> 400 failed" in proc.stdout
 
@@ -87,7 +88,7 @@ def test_wrong_secret_against_external_target_fails_with_report(receiver):
 @pytest.mark.parametrize("args, code, words", [
     (["run", "--mode", "inject", "--target-url", "http://127.0.0.1:9"], 2, "needs its webhook secret"),
     (["run", "--target-url", "http://127.0.0.1:9", "--webhook-secret", "whsec_x"], 3, "target unreachable"),
-    (["run", "-t", "no-such-tag"], 2, "no scenario matches"),
+    (["run", "-t", "no-such-tag", "-n", "1"], 2, "no scenario matches"),
     (["doctor", "--target", "ftp://x", "--secret", "whsec_x"], 2, "full URL"),
 ])
 def test_gate_exit_codes(args, code, words):
