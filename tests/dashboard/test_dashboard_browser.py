@@ -40,7 +40,7 @@ def browser():
     opts.binary_location = CHROMIUM
     for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1400,1000"):
+                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1400,1600"):
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     driver.set_page_load_timeout(20)
@@ -71,6 +71,9 @@ def test_dashboard_in_chromium(browser, tmp_path):
         # charge.updated follows the payment ~3 s later; after it nothing is due for minutes,
         # so a live page only reloads for what the test itself does.
         stack.wait(type="charge.updated", endpoint=stack.endpoint["id"], outcome="succeeded")
+        record = next(r for r in stack.sim.backend.events.values() if r.type == "payment_intent.succeeded")
+        (forged,) = stack.sim.engine.wait_trigger(stack.sim.engine.deliver(
+            [record], [stack.endpoint["id"]], faults=["wrong_secret"], also_subscribers=False))
         first = stack.log.query(endpoint=stack.endpoint["id"])[0]
         assert first["status"] == 500 and first["outcome"] == "failed"
 
@@ -100,6 +103,8 @@ def test_dashboard_in_chromium(browser, tmp_path):
         assert failed_first.get_attribute("data-status") == "500"
         assert "Injected fault" in failed_first.text
         assert failed_first.find_elements(By.CSS_SELECTOR, "td")[7].text.strip()  # its next retry time
+        forged_row = by_seq[forged["seq"]]
+        assert "wrong_secret" in forged_row.text and "as intended (reject)" in forged_row.text
         hostile_rows = _rows(browser, f'tr.attempt[data-endpoint-id="{stack.hostile["id"]}"]')
         assert hostile_rows and all(r.get_attribute("data-status") == "400" for r in hostile_rows)
         # The hostile body is shown as text, never run or rendered as markup.
