@@ -32,6 +32,7 @@ from simulator.rng import SeededRandom
 
 ADHOC_PREFIX = "we_adhoc_"
 WINDOW_SECONDS = 2.0  # default batch window of a standing ordering policy (simulated s)
+ACKED_MEMORY = 500_000
 _BATCH = 64  # jobs a worker takes from one lane before giving others a turn
 
 
@@ -145,7 +146,7 @@ class DeliveryEngine:
         self._by_trigger: dict[str, int] = {}  # trigger id -> its jobs not yet finished
         self._idle = threading.Condition(self._lock)
         self._bodies: dict[str, bytes] = {}
-        self._acked: set = set()
+        self._acked: dict = {}  # (event id, endpoint) -> None, insertion-ordered so it can be capped
         self._health: dict[str, list] = {}  # endpoint -> [first_failure_at, failures]
         self._adhoc: dict[str, dict] = {}
         self._policies: dict[str, dict] = {}  # endpoint -> {"faults": [...], "rng": SeededRandom, "seed": n}
@@ -379,7 +380,12 @@ class DeliveryEngine:
                     if self._autostart and not self._threads:
                         self._start_threads()
                     self._push(_Parked(self.clock.now() + seconds, next(self._seq), flush=ep))
+                    opened = True
+                else:
+                    opened = False
                 window.append(record)
+            if opened:
+                self.clock.notify()  # the scheduler may be sleeping towards a later due time
             return
         self._plan([record], ep, specs, policy["rng"], "policy", None)
 
@@ -624,7 +630,10 @@ class DeliveryEngine:
             if registered and original_body and (job.event_id, ep) not in self._acked:
                 with self._lock:
                     first = (job.event_id, ep) not in self._acked
-                    self._acked.add((job.event_id, ep))
+                    self._acked[(job.event_id, ep)] = None
+                    if len(self._acked) > ACKED_MEMORY:
+                        # Oldest first; forgetting one only risks a count-down that floors at 0.
+                        del self._acked[next(iter(self._acked))]
                 if first:
                     try:
                         self.backend.acknowledge_webhook(job.event_id)
@@ -777,7 +786,8 @@ class DeliveryEngine:
                     events[r.event["id"]] = r.event
             return {
                 "jobs": chains, "events": events, "windows": windows,
-                "adhoc": dict(self._adhoc), "acked": sorted(list(p) for p in self._acked),
+                # Only what pending work can still need: the file stays small at any volume.
+                "adhoc": dict(self._adhoc), "acked": sorted(list(p) for p in self._acked if p[0] in events),
                 "health": dict(self._health),
                 "policies": {ep: {"faults": [s.to_dict() for s in p["faults"]], "seed": p["seed"]}
                              for ep, p in self._policies.items()},
@@ -789,7 +799,7 @@ class DeliveryEngine:
         events = state.get("events", {})
         with self._lock:
             self._adhoc.update(state.get("adhoc", {}))
-            self._acked.update(tuple(p) for p in state.get("acked", []))
+            self._acked.update((tuple(p), None) for p in state.get("acked", []))
             self._health.update({k: list(v) for k, v in state.get("health", {}).items()})
             for ep, p in state.get("policies", {}).items():
                 self._policies[ep] = {"faults": F.parse_faults(p["faults"]),
