@@ -175,3 +175,26 @@ def test_control_plane_trigger_to_a_url_with_faults_and_adopted_intent(client, r
     assert len(receiver.requests) == 8
     refused = [q for q in receiver.requests if not q["accepted"]]
     assert len(refused) == 2 and all("No Stripe-Signature header" in q["error"] for q in refused)
+
+
+def test_trigger_through_a_running_server(receiver, capsys):
+    from simulator.core import Simulator
+    from simulator.server import SimulatorServer
+
+    with SimulatorServer(Simulator(seed=8, time_scale=100000)) as server:
+        try:
+            assert trigger("payment_intent.canceled", "--server", server.url, "--to", receiver.url,
+                           "--secret", SECRET, "--fault", "duplicate:2") == 0
+            assert [r["type"] for r in receiver.requests] == ["payment_intent.created"] * 2 + \
+                ["payment_intent.canceled"] * 2
+            # the server's 400 comes back as a usage error naming the option
+            assert trigger("payment_intent.canceled", "--server", server.url, "--endpoint", "we_missing") == 2
+            assert "argument --endpoint: no such webhook endpoint" in capsys.readouterr().err
+        finally:
+            server.sim.close()
+
+
+def test_trigger_with_an_unreachable_server_exits_1(capsys):
+    url = "http://127.0.0.1:%d" % free_port()
+    assert trigger("payment_intent.created", "--server", url, "--to", "http://127.0.0.1:1/", "--secret", SECRET) == 1
+    assert "cannot reach" in capsys.readouterr().err
