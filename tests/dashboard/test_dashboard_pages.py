@@ -182,3 +182,14 @@ def test_a_deliberate_fault_shows_with_its_intended_result(stack, client):
     row = re.search(r'<tr class="attempt failed" data-seq="%d".*?</tr>' % entry["seq"], html, re.S).group(0)
     assert "<td>wrong_secret</td>" in row and "as intended (reject)" in row and "NOT" not in row
     assert "Invalid signature" in row  # the receiver's answer, first bytes
+
+
+def test_limit_and_show_more(stack, client):
+    total = len(stack.sim.backend.events)
+    html = client.get("/_sim/dashboard/?limit=2").get_data(as_text=True)
+    assert len(re.findall(r'<article class="event"', html)) == 2
+    assert "2 shown of %d matching" % total in html
+    more = re.search(r'<a id="more" href="\?([^"]+)"', html).group(1)
+    assert more == "limit=4"
+    html = client.get("/_sim/dashboard/?limit=500").get_data(as_text=True)
+    assert 'id="more"' not in html and len(re.findall(r'<article class="event"', html)) == total
