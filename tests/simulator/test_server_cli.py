@@ -37,8 +37,9 @@ def start_serve(*args):
 
 def stop(proc):
     proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=20)
-    return proc.returncode, out
+    # Not communicate(timeout=...): it reads the raw pipe and would skip lines readline() buffered.
+    code = proc.wait(timeout=20)
+    return code, proc.stdout.read()
 
 
 def test_serve_prints_sdk_hints_stops_on_sigterm_and_keeps_state(tmp_path):
