@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -139,6 +140,9 @@ def locust_run(url: str, orders_path: str, workdir: str, name: str, users: int, 
     with open(report, encoding="utf-8") as fh:
         verdict = json.load(fh)
     row = dict(verdict["webhook"], tool="locust " + name, exit_code=out.returncode)
+    cpu = verdict.get("generator_cpu_s")
+    # Locust's CPU per webhook request, from the start of the users to their stop.
+    row["cpu_us_per_request"] = round(cpu / row["requests"] * 1e6, 1) if cpu and row["requests"] else None
     row["verdict"] = [f["kind"] for f in verdict["failures"]]
     if verdict["failures"]:
         row["messages"] = [f["message"][:400] for f in verdict["failures"]]
@@ -208,6 +212,7 @@ def main(argv=None) -> int:
     db.migrate()
     rows: List[Dict] = []
     ratios: Dict[str, List[float]] = {}
+    cpu_ratios: Dict[str, List[float]] = {}
     targets = [("reference", GunicornReceiver(config, workers=2, log_path=os.path.join(workdir, "receiver.log")))]
     if not args.reference_only:
         targets.append(("minimal", MinimalReceiver(workdir)))
@@ -229,9 +234,14 @@ def main(argv=None) -> int:
                     row = locust_run(server.url, orders(mode + str(n)), workdir, "%s, %s #%d" % (label, mode, n + 1),
                                      args.users, args.duration, presigned, invariants=reference)
                     rows.append(row)
-                    pair[mode] = row["rps"]
+                    pair[mode] = row
                     print(json.dumps(row), flush=True)
-                ratios.setdefault(label, []).append(pair["signed as sent"] / pair["pre-signed"])
+                signed, presigned = pair["signed as sent"], pair["pre-signed"]
+                ratios.setdefault(label, []).append(signed["rps"] / presigned["rps"])
+                if signed["cpu_us_per_request"] and presigned["cpu_us_per_request"]:
+                    # The rate a CPU-bound generator reaches is 1 / its CPU per request.
+                    cpu_ratios.setdefault(label, []).append(
+                        presigned["cpu_us_per_request"] / signed["cpu_us_per_request"])
             if not args.no_wrk and shutil.which("wrk"):
                 requests_path = os.path.join(workdir, "requests-%s.tsv" % label)
                 wrk_requests(server.url, orders("wrk"), requests_path)
@@ -240,18 +250,22 @@ def main(argv=None) -> int:
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     print()
-    print("| run | requests | req/s | p50 ms | p95 ms | p99 ms | verdict |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    print("| run | requests | req/s | generator CPU us/req | p50 ms | p95 ms | p99 ms | verdict |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for r in rows:
-        print("| %s | %d | %.0f | %s | %s | %s | %s |" % (
-            r["tool"], r["requests"], r["rps"], r["p50_ms"], r.get("p95_ms") if r.get("p95_ms") is not None
+        print("| %s | %d | %.0f | %s | %s | %s | %s | %s |" % (
+            r["tool"], r["requests"], r["rps"], r.get("cpu_us_per_request") or "-", r["p50_ms"],
+            r.get("p95_ms") if r.get("p95_ms") is not None
             else "(p90 %s)" % r.get("p90_ms"), r["p99_ms"],
             ("exit %s %s" % (r["exit_code"], ",".join(r["verdict"]) or "pass")) if "exit_code" in r
             else "%d non-2xx (forged/stale by design)" % r["failures"]))
     print()
     for label, values in ratios.items():
-        print("signing overhead against the %s receiver: signed-as-sent / pre-signed = %s (mean %.3f)"
-              % (label, ", ".join("%.3f" % r for r in values), sum(values) / len(values)))
+        print("%s receiver: req/s signed-as-sent / pre-signed = %s (median %.3f)"
+              % (label, ", ".join("%.3f" % r for r in values), statistics.median(values)))
+    for label, values in cpu_ratios.items():
+        print("%s receiver: generator CPU per request, pre-signed / signed-as-sent = %s (median %.3f)"
+              % (label, ", ".join("%.3f" % r for r in values), statistics.median(values)))
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

@@ -45,7 +45,7 @@ def order_fetcher(host: str, api_token: str):
     return fetch
 
 
-def run_checks(environment, expectations: Expectations, missing_sources: List[str] = ()) -> int:
+def run_checks(environment, expectations: Expectations, missing_sources: List[str] = (), extra=None) -> int:
     opts = environment.parsed_options
     failures: List[Failure] = []
     totals = webhook_totals(environment.stats)
@@ -76,6 +76,7 @@ def run_checks(environment, expectations: Expectations, missing_sources: List[st
                         "p99_ms": totals.get_response_time_percentile(0.99)},
             "invariants": summary,
         }
+        report.update(extra or {})
         with open(opts.check_report, "w", encoding="utf-8") as fh:
             json.dump(report, fh, indent=2, sort_keys=True)
     return code

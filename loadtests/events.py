@@ -13,12 +13,13 @@ Prototypes are per (amount, currency), made on first use.
 """
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
 from simulator.clock import Clock
-from simulator.rng import ALPHANUMERIC, SeededRandom
+from simulator.rng import SeededRandom
 
 PLACEHOLDER_INTENT = "pi_3LoadPrototypeIntnt0Zz"   # shaped like a real id so related ids derive from it
 PLACEHOLDER_ORDER = "00000000-load-test-order-placeholder"
@@ -44,61 +45,67 @@ class Event:
 
 
 def _base62(rng: SeededRandom, length: int) -> str:
-    """``length`` base62 characters from a single draw (one lock, not one per character)."""
-    n = rng.randint(0, 62 ** length - 1)
-    out = []
-    for _ in range(length):
-        n, r = divmod(n, 62)
-        out.append(ALPHANUMERIC[r])
-    return "".join(out)
+    """``length`` id characters from a single draw (one lock, no per-character Python loop):
+    base64 of random bits with ``+`` and ``/`` mapped to letters, so the alphabet is
+    Stripe's 62 characters (two of them drawn a little more often)."""
+    nbytes = -(-length * 3 // 4)
+    raw = rng.randint(0, 256 ** nbytes - 1).to_bytes(nbytes, "big")
+    return base64.b64encode(raw, altchars=b"Az")[:length].decode("ascii")
 
 
 class _Prototype:
-    """One payment's events as text cut at every id, so a copy is one join, not a search."""
+    """One payment's events as format strings with a field at every id: a copy is one
+    ``str.format`` per event, done in C."""
 
     def __init__(self, events: List[dict]):
         import json
 
         literals = re.compile("|".join([re.escape(PLACEHOLDER_INTENT), re.escape(PLACEHOLDER_ORDER), _ID.pattern]))
-        # per event: (type, [text, token, text, token, ..., text])
-        self.pieces: List[Tuple[str, List[str]]] = []
-        tokens = set()
-        for ev in events:
-            text = json.dumps(ev, separators=(",", ":"))
+        texts = [(ev["type"], json.dumps(ev, separators=(",", ":"))) for ev in events]
+        found = {m.group(0) for _, text in texts for m in literals.finditer(text)}
+        # Field 0 is the intent, 1 the order, then every other id.
+        self.tokens = sorted(found - {PLACEHOLDER_INTENT, PLACEHOLDER_ORDER})
+        index = {PLACEHOLDER_INTENT: 0, PLACEHOLDER_ORDER: 1}
+        index.update((t, i + 2) for i, t in enumerate(self.tokens))
+        self.formats: List[Tuple[str, str]] = []
+        for etype, text in texts:
             parts, at = [], 0
             for m in literals.finditer(text):
-                parts.extend((text[at:m.start()], m.group(0)))
-                tokens.add(m.group(0))
+                parts.append(text[at:m.start()].replace("{", "{{").replace("}", "}}"))
+                parts.append("{%d}" % index[m.group(0)])
                 at = m.end()
-            parts.append(text[at:])
-            self.pieces.append((ev["type"], parts))
-        tokens -= {PLACEHOLDER_INTENT, PLACEHOLDER_ORDER}
-        self.tokens = sorted(tokens)
+            parts.append(text[at:].replace("{", "{{").replace("}", "}}"))
+            self.formats.append((etype, "".join(parts)))
         self.stem = PLACEHOLDER_INTENT[3:20]
-        # Enough fresh characters for every id, whichever way each is renewed.
-        self.random_chars = sum(max(RANDOM_TAIL, len(t)) for t in self.tokens)
+        # Per id: (kept head, its stem-sharing tail length or None, characters drawn).
+        self.renewals = []
+        for t in self.tokens:
+            prefix, _, rest = t.partition("_")
+            if rest.startswith(self.stem):
+                # Without a stem to share (the order's intent is not Stripe-shaped) the id is
+                # drawn whole, so the placeholder's stem never leaks into an event.
+                self.renewals.append((prefix + "_", len(rest) - len(self.stem), len(rest)))
+            else:
+                self.renewals.append((t[:-RANDOM_TAIL], None, RANDOM_TAIL))
+        self.random_chars = sum(r[2] for r in self.renewals)
 
     def instantiate(self, order, rng: SeededRandom) -> Dict[str, Event]:
         pi = order.payment_intent
         order_stem = pi[3:20] if pi.startswith("pi_3") and len(pi) >= 20 else None
-        mapping = {PLACEHOLDER_INTENT: pi, PLACEHOLDER_ORDER: order.id}
+        values = [pi, order.id]
         fresh = _base62(rng, self.random_chars)
         at = 0
-        for token in self.tokens:
-            prefix, _, rest = token.partition("_")
-            if order_stem and rest.startswith(self.stem):
-                n = len(rest) - len(self.stem)
-                mapping[token] = "%s_%s%s" % (prefix, order_stem, fresh[at:at + n])
+        for head, tail, drawn in self.renewals:
+            if tail is None:
+                values.append(head + fresh[at:at + drawn])
+            elif order_stem:
+                values.append(head + order_stem + fresh[at:at + tail])
             else:
-                n = RANDOM_TAIL
-                mapping[token] = token[:-n] + fresh[at:at + n]
-            at += n
+                values.append(head + fresh[at:at + drawn])
+            at += drawn
         out: Dict[str, Event] = {}
-        for etype, parts in self.pieces:
-            filled = list(parts)
-            for i in range(1, len(filled), 2):
-                filled[i] = mapping[filled[i]]
-            body = "".join(filled)
+        for etype, fmt in self.formats:
+            body = fmt.format(*values)
             event_id = body[7:body.index('"', 7)]  # the envelope starts {"id":"evt_...
             out[etype] = Event(event_id, etype, body.encode("utf-8"))
         return out
@@ -115,6 +122,11 @@ class EventFactory:
         if proto is None:
             proto = self._prototypes[key] = _Prototype(play(scenario, amount, currency, self.rng.child()))
         return proto
+
+    def warm_up(self, amount: int, currency: str) -> None:
+        """Play every scenario now (~0.1 s each), not in the first flows of the run."""
+        for scenario in SCENARIOS:
+            self._prototype(scenario, amount, currency)
 
     def success(self, order) -> Dict[str, Event]:
         return self._prototype("success", order.amount, order.currency).instantiate(order, self.rng)

@@ -61,6 +61,11 @@ def _test_start(environment, **kw):
 @events.test_stop.add_listener
 def _test_stop(environment, **kw):
     runner = environment.runner
+    if not isinstance(runner, MasterRunner):
+        try:
+            context.current().stopped()
+        except RuntimeError:
+            pass
     if isinstance(runner, WorkerRunner):
         distributed.send_ledger(environment)
     elif isinstance(runner, MasterRunner):
@@ -85,4 +90,4 @@ def _quitting(environment, **kw):
         return
     expectations = Expectations()
     expectations.add(ledger)
-    checks.run_checks(environment, expectations)
+    checks.run_checks(environment, expectations, extra={"generator_cpu_s": context.current().cpu_used})

@@ -130,6 +130,12 @@ class OrderPool:
             self.created += len(orders)
             count -= n
 
+    def peek(self, client) -> Order:
+        """The next order without taking it (made if there is none)."""
+        while not self._orders:
+            self.fill(client, 1)
+        return self._orders[0]
+
     def add(self, orders: List[Order]) -> None:
         self._orders.extend(orders)
 

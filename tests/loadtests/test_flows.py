@@ -45,6 +45,9 @@ def test_every_flow_gets_fresh_ids_and_keeps_codes(factory):
     assert error["code"] == "card_declined" and error["decline_code"] == "insufficient_funds"
     charge = json.loads(a["charge.failed"].body)["data"]["object"]
     assert error["charge"] == charge["id"]  # ids swapped consistently across events of one flow
+    assert charge["id"].startswith("ch_") and len(charge["id"]) == 27
+    for ev in list(a.values()) + list(factory.success(STRIPE_LIKE).values()):
+        assert b"LoadPrototype" not in ev.body and b"load-test-order-placeholder" not in ev.body
 
 
 def test_related_ids_share_a_real_intent_stem(factory):
