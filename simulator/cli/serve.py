@@ -53,6 +53,13 @@ def run(args: argparse.Namespace) -> int:
         print("stripe-sim serve: cannot listen on %s:%s: %s" % (args.host, args.port, exc), file=sys.stderr)
         return 2
 
+    checkpointer = None
+    if args.state_file:
+        from simulator.persistence import Checkpointer
+
+        # Saving only at stop lost everything to a kill -9; now every change is on disk before its answer.
+        checkpointer = Checkpointer(sim, args.state_file).attach(server.app)
+
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -65,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     print("  control plane: %s/_sim/health%s" % (url, "  (token: %s)" % token if generated else
                                                  ("  (needs the control token)" if token else "")))
     if args.state_file:
-        print("  state file: %s (saved at stop)" % args.state_file)
+        print("  state file: %s (saved after every change and at stop)" % args.state_file)
     print("  Ctrl-C to stop", flush=True)
     stop.wait()
     print("stripe-sim: stopping", flush=True)
@@ -75,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         print("stripe-sim: %s" % exc, file=sys.stderr)
         status = 1
+    if checkpointer is not None:
+        checkpointer.stop()
     sim.close()
     if args.state_file:
         try:
