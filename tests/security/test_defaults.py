@@ -146,7 +146,7 @@ def test_stripe_sim_serve_generates_a_token_off_loopback(monkeypatch):
     seen = {}
 
     class Recorder:
-        def __init__(self, sim, host, port, control_token=None, threads=16):
+        def __init__(self, sim, host, port, control_token=None, **kw):
             seen.update(host=host, token=control_token)
 
         def start(self):
