@@ -1,15 +1,15 @@
 """`stripe-sim serve` as a process (SDK reachable, clean stop on SIGTERM, state file) and `stripe-sim demo`."""
 import argparse
 import json
-import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
-import pytest
 import stripe
 
 from simulator.cli import demo
@@ -19,27 +19,44 @@ CLI = "import sys; from simulator.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def start_serve(*args):
+    """Start `stripe-sim serve --port 0`; its URL once it says it listens (a hung start fails in 30 s)."""
     proc = subprocess.Popen([sys.executable, "-c", CLI, "serve", "--port", "0", *args], cwd=str(ROOT),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = []
+    lines: "queue.Queue[str]" = queue.Queue()
+    seen = []
+
+    def pump():
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put("")
+
+    threading.Thread(target=pump, daemon=True).start()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        line = proc.stdout.readline()
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
         if not line:
             break
-        lines.append(line)
+        seen.append(line)
         m = re.search(r"listening on (http://\S+)", line)
         if m:
-            return proc, m.group(1), lines
+            proc.lines = lines
+            return proc, m.group(1), seen
     proc.kill()
-    raise AssertionError("serve did not start:\n" + "".join(lines))
+    raise AssertionError("serve did not start:\n" + "".join(seen))
 
 
 def stop(proc):
     proc.send_signal(signal.SIGTERM)
-    # Not communicate(timeout=...): it reads the raw pipe and would skip lines readline() buffered.
     code = proc.wait(timeout=20)
-    return code, proc.stdout.read()
+    out = []
+    while True:  # the pump thread hands over the rest of the output, then "" at EOF
+        line = proc.lines.get(timeout=10)
+        if not line:
+            return code, "".join(out)
+        out.append(line)
 
 
 def test_serve_prints_sdk_hints_stops_on_sigterm_and_keeps_state(tmp_path):
