@@ -151,7 +151,11 @@ class DeliveryEngine:
         self._adhoc: dict[str, dict] = {}
         self._policies: dict[str, dict] = {}  # endpoint -> {"faults": [...], "rng": SeededRandom, "seed": n}
         self._windows: dict[str, list] = {}
+        # Jobs a worker has taken and is attempting: in neither the heap nor a lane, so a
+        # snapshot must list them or a state file taken mid-attempt loses them.
+        self._inflight: dict[int, "Job"] = {}
         self._capture = threading.local()
+        self._captures: dict = {}  # open capture() blocks: token -> their record list
         self._stop = threading.Event()
         self._wake = _WakeFlag(self._stop)
         self._threads: list[threading.Thread] = []
@@ -300,10 +304,11 @@ class DeliveryEngine:
     # ------------------------------------------------------------------ intake
     def on_event(self, record) -> None:
         """Backend listener: one delivery per subscribing endpoint."""
-        captured = getattr(self._capture, "records", None)
-        if captured is not None:
-            captured.append(record)
-            return
+        if self._captures:
+            captured = self._claim(record)
+            if captured is not None:
+                captured.append(record)
+                return
         event = record.event
         available = float(getattr(record, "available_at", None) or self.clock.now())
         for ep in self.subscribers(event["type"]):
@@ -315,14 +320,48 @@ class DeliveryEngine:
 
     @contextlib.contextmanager
     def capture(self):
-        """Collect the events recorded by this thread instead of delivering them (triggers)."""
+        """Collect the events this thread's backend calls record instead of delivering them
+        (triggers). The list fills as the events are dispatched, i.e. before the backend call
+        that recorded them returns."""
         previous = getattr(self._capture, "records", None)
         records: list = []
+        token = object()
         self._capture.records = records
+        with self._lock:
+            self._captures[token] = records
         try:
             yield records
         finally:
+            with self._lock:
+                del self._captures[token]
             self._capture.records = previous
+
+    def _claim(self, record) -> Optional[list]:
+        """Which capture an event belongs to, if any.
+
+        The backend dispatches events in whichever thread drains its queue, so the thread is
+        only a hint: an event recorded through the HTTP API (it has a request id) is never a
+        flow's, and one made by a flow's direct backend call may be handed over by another
+        thread while that flow's capture is open.
+        """
+        request = getattr(record, "request", None)
+        if request is None:
+            request = record.event.get("request")
+        if (request or {}).get("id") is not None:
+            return None
+        own = getattr(self._capture, "records", None)
+        if own is not None:
+            return own
+        with self._lock:
+            open_captures = list(self._captures.values())
+        if len(open_captures) == 1:
+            return open_captures[0]
+        pi = getattr(record, "payment_intent", None)
+        if pi is not None:
+            for c in open_captures:
+                if any(getattr(r, "payment_intent", None) == pi for r in c):
+                    return c
+        return None
 
     def deliver(self, records: Iterable, endpoints: Iterable[str], faults=(), seed: Optional[int] = None,
                 origin: str = "trigger", trigger: Optional[str] = None, also_subscribers: bool = True) -> str:
@@ -558,11 +597,15 @@ class DeliveryEngine:
                         lane.active -= 1
                         break
                     job = lane.jobs.popleft()
+                    self._inflight[id(job)] = job
                 try:
                     self._run(job, transport)
                 except Exception as exc:  # a bug must not kill the worker or lose the job's accounting
                     self._record(job, job.copy, None, None, 0.0, "", "internal error: %r" % exc, None)
                     self._finish(job)
+                finally:
+                    with self._lock:
+                        self._inflight.pop(id(job), None)
             else:
                 with self._lock:
                     self._ready.put(ep)
@@ -772,6 +815,7 @@ class DeliveryEngine:
             jobs = [p.job for p in self._heap if p.job is not None]
             for lane in self._lanes.values():
                 jobs.extend(lane.jobs)
+            jobs.extend(self._inflight.values())  # re-sent after a restart: at least once
             events = {}
             chains = []
             for job in jobs:

@@ -283,3 +283,35 @@ def test_every_fault_is_described_as_data():
         assert d["description"] and d["kind"] in ("copies", "order", "signature", "payload")
         assert d["expect"] in ("accept", "reject", "either")
         assert d["expect"] != "reject" or d["sdk_error"]
+
+
+def test_capture_takes_flow_events_handed_over_by_another_thread_and_leaves_api_events(engine, backend, receiver):
+    import threading
+    from types import SimpleNamespace
+
+    ep = backend.add_endpoint(receiver.url)
+    with engine.capture() as records:
+        mine = backend.record_event("payment_intent.created")  # dispatched in this thread
+        # The backend may dispatch this thread's event from another thread that drains its queue.
+        obj = {"id": "pi_x", "object": "payment_intent"}
+        handed = SimpleNamespace(event={"id": "evt_handed", "type": "charge.succeeded", "object": "event",
+                                        "data": {"object": obj}, "request": {"id": None}, "pending_webhooks": 1},
+                                 available_at=None, payment_intent="pi_x", object_ids=("pi_x",))
+        backend.events["evt_handed"] = handed
+        t = threading.Thread(target=engine.on_event, args=(handed,))
+        t.start()
+        t.join()
+        # An event made by a concurrent API request (it has a request id) is not the flow's.
+        api_obj = {"id": "pi_api", "object": "payment_intent"}
+        api_event = SimpleNamespace(event={"id": "evt_api", "type": "charge.succeeded", "object": "event",
+                                           "data": {"object": api_obj}, "request": {"id": "req_123"},
+                                           "pending_webhooks": 1},
+                                    available_at=None, payment_intent="pi_api", object_ids=("pi_api",))
+        backend.events["evt_api"] = api_event
+        engine.on_event(api_event)
+        assert [r.event["id"] for r in records] == [mine.event["id"], "evt_handed"]
+    engine.wait_idle(5)
+    assert [r["event_id"] for r in receiver.requests] == ["evt_api"]
+    engine.deliver(records, [ep])
+    engine.wait_idle(5)
+    assert len(receiver.requests) == 3
