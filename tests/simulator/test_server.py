@@ -1,5 +1,6 @@
 """SimulatorServer on a real socket: free port, start/stop, failures surface on stop."""
 import socket
+import time
 
 import pytest
 import requests
@@ -84,3 +85,29 @@ def test_default_sim_and_non_loopback_detection():
     assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3")
     with pytest.raises(ValueError):
         SimulatorServer(make_sim(), server="tornado")
+
+
+def test_pipelined_and_chunked_requests_on_one_connection():
+    """Two requests in one write (the second waits in the read buffer), then a chunked body."""
+    with SimulatorServer(make_sim()) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+            one = ("POST /v1/payment_intents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk_test_p\r\n"
+                   "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\namount=%03d")
+            s.sendall((one % 101 + one % 202).encode())
+            chunked = ("POST /v1/payment_intents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk_test_p\r\n"
+                       "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "a\r\namount=303\r\n0\r\n\r\n")
+            received = b""
+            deadline = time.monotonic() + 5
+            sent_chunked = False
+            while received.count(b"HTTP/1.1 200") < 3 and time.monotonic() < deadline:
+                if not sent_chunked and received.count(b"HTTP/1.1 200") == 2:
+                    s.sendall(chunked.encode())
+                    sent_chunked = True
+                data = s.recv(65536)
+                if not data:
+                    break
+                received += data
+    assert received.count(b"HTTP/1.1 200") == 3, received
+    for amount in (b'"amount":101', b'"amount":202', b'"amount":303'):
+        assert amount in received
