@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker (default 4)")
-    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync", "gevent"],
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"],
                         help="gunicorn worker class (default gthread: keep-alive connections)")
     parser.add_argument("--keepalive", type=int, default=30, help="keep-alive seconds for gthread (default 30)")
     parser.add_argument("--database-url", help="sqlite:///path or postgresql://... (env DATABASE_URL)")

@@ -13,8 +13,8 @@ make a task's effect happen once even if two workers ran it.
 from __future__ import annotations
 
 DIALECT_TYPES = {
-    "sqlite": {"serial": "INTEGER PRIMARY KEY", "text": "TEXT", "bigint": "INTEGER"},
-    "postgresql": {"serial": "BIGSERIAL PRIMARY KEY", "text": "TEXT", "bigint": "BIGINT"},
+    "sqlite": {"serial": "INTEGER PRIMARY KEY", "text": "TEXT", "bigint": "INTEGER", "without_rowid": " WITHOUT ROWID"},
+    "postgresql": {"serial": "BIGSERIAL PRIMARY KEY", "text": "TEXT", "bigint": "BIGINT", "without_rowid": ""},
 }
 
 MIGRATIONS = [
@@ -46,7 +46,7 @@ MIGRATIONS = [
             status {text} NOT NULL,
             order_id {text},
             received_at {text} NOT NULL
-        )""",
+        ){without_rowid}""",
         """CREATE TABLE IF NOT EXISTS pending_events (
             event_id {text} PRIMARY KEY,
             event_type {text} NOT NULL,
@@ -68,7 +68,7 @@ MIGRATIONS = [
             created_at {text} NOT NULL,
             done_at {text}
         )""",
-        "CREATE INDEX IF NOT EXISTS outbox_ready ON outbox (status, id)",
+        "CREATE INDEX IF NOT EXISTS outbox_ready ON outbox (id) WHERE status = 'ready'",
         """CREATE TABLE IF NOT EXISTS allocations (
             id {serial},
             order_id {text} NOT NULL,

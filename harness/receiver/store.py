@@ -66,11 +66,11 @@ def find_order_unlocked(db, facts: EventFacts) -> Optional[Dict]:
     return None
 
 
-def record_event(tx, facts: EventFacts, status: str, order_id: Optional[str]) -> bool:
+def record_event(tx, facts: EventFacts, status: str, order_id: Optional[str], now: Optional[str] = None) -> bool:
     """Insert the event id; False if it was already there (a duplicate)."""
     return tx.execute(
         "INSERT INTO webhook_events (event_id, event_type, status, order_id, received_at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (event_id) DO NOTHING", (facts.event_id, facts.type, status, order_id, now_iso())) == 1
+        "ON CONFLICT (event_id) DO NOTHING", (facts.event_id, facts.type, status, order_id, now or now_iso())) == 1
 
 
 def set_event_status(tx, event_id: str, status: str, order_id: Optional[str]) -> None:
@@ -84,10 +84,10 @@ class Outcome:
     changed: bool = False
 
 
-def apply_facts(tx, order: Dict, facts: EventFacts, force_failure: bool = False) -> Outcome:
+def apply_facts(tx, order: Dict, facts: EventFacts, force_failure: bool = False, now: Optional[str] = None) -> Outcome:
     """Record the event's fact on ``order`` (already locked, or a stale snapshot for the
     flawed flavours) and write the derived status."""
-    now = now_iso()
+    now = now or now_iso()
     fields = {k: order[k] for k in ("payment_method", "paid_at", "failed_at", "canceled_at", "refunded_at")}
     newly_paid = False
     fact = facts.fact
@@ -145,9 +145,9 @@ def notify_admin(tx, kind: str, order_id: Optional[str], message: str) -> None:
     log.warning("Admin notification: %s", message)
 
 
-def enqueue_tasks(tx, order_id: str, event_id: Optional[str] = None) -> None:
+def enqueue_tasks(tx, order_id: str, event_id: Optional[str] = None, now: Optional[str] = None) -> None:
     """One task per kind per order (``event_id`` given: per event, the flawed keying)."""
-    now = now_iso()
+    now = now or now_iso()
     params = []
     for kind in TASK_KINDS:
         key = "%s:%s" % (kind, order_id) if event_id is None else "%s:%s:%s" % (kind, order_id, event_id)

@@ -121,6 +121,7 @@ class WebhookHandler:
             # and the update; modelled so black-box concurrency scenarios can see the race.
             time.sleep(NO_LOCK_GAP_SECONDS)
         newly_paid_order = None
+        now = store.now_iso()
         with self.db.transaction() as tx:
             if "no_lock" in flags:
                 order = snapshot
@@ -129,7 +130,7 @@ class WebhookHandler:
             else:
                 order = store.find_order(tx, facts, lock=True)
             if "mark_before_process" not in flags:
-                if not store.record_event(tx, facts, "processed" if order else "pending", order and order["id"]):
+                if not store.record_event(tx, facts, "processed" if order else "pending", order and order["id"], now):
                     log.info("Duplicate event: %s", facts.event_id)
                     return "duplicate"
             if order is None:
@@ -144,12 +145,12 @@ class WebhookHandler:
                 return "pending"
             if "mark_before_process" in flags:
                 store.set_event_status(tx, facts.event_id, "processed", order["id"])
-            outcome = store.apply_facts(tx, order, facts, force_failure="stale_failure_overrides" in flags)
+            outcome = store.apply_facts(tx, order, facts, force_failure="stale_failure_overrides" in flags, now=now)
             if "tasks_outside_tx" not in flags:
                 if claimed.crash:
                     self._crash()
                 if outcome.newly_paid:
-                    store.enqueue_tasks(tx, order["id"], facts.event_id if "tasks_per_event" in flags else None)
+                    store.enqueue_tasks(tx, order["id"], facts.event_id if "tasks_per_event" in flags else None, now)
             elif outcome.newly_paid:
                 newly_paid_order = order["id"]
         if "tasks_outside_tx" in flags:

@@ -20,6 +20,8 @@ import json
 import os
 import re
 import shutil
+import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -75,6 +77,75 @@ function setup(thread)
   table.insert(threads, thread)
 end
 """
+
+
+BASELINE_APP = r'''
+"""The comparison point: a minimal Flask receiver calling construct_event and writing SQLite."""
+import os, sqlite3, threading
+import stripe
+from flask import Flask, jsonify, request
+
+app = Flask(__name__)
+SECRET = os.environ["STRIPE_WEBHOOK_SECRET"]
+DB = os.environ["BASELINE_DB"]
+local = threading.local()
+
+
+def conn():
+    c = getattr(local, "c", None)
+    if c is None:
+        c = local.c = sqlite3.connect(DB, timeout=30, isolation_level=None)
+        c.execute("PRAGMA journal_mode=WAL")
+        c.execute("PRAGMA synchronous=NORMAL")
+    return c
+
+
+@app.post("/api/v1/webhooks/stripe/")
+def webhook():
+    try:
+        event = stripe.Webhook.construct_event(request.get_data(), request.headers.get("Stripe-Signature"), SECRET)
+    except ValueError:
+        return jsonify(error="Invalid payload"), 400
+    except stripe.SignatureVerificationError:
+        return jsonify(error="Invalid signature"), 400
+    c = conn()
+    c.execute("BEGIN IMMEDIATE")
+    c.execute("INSERT OR IGNORE INTO events (id) VALUES (?)", (event.id,))
+    c.execute("UPDATE orders SET status = 'paid' WHERE pi = ?", (event.data.object.id,))
+    c.execute("COMMIT")
+    return jsonify(received=True)
+'''
+
+
+def serve_baseline(workdir: str, orders, workers: int, threads: int, worker_class: str):
+    """Start the baseline app under gunicorn with the same worker settings; (proc, url)."""
+    from harness.receiver.server import free_port
+    with open(os.path.join(workdir, "baseline_app.py"), "w") as f:
+        f.write(BASELINE_APP)
+    db_path = os.path.join(workdir, "baseline.sqlite3")
+    c = sqlite3.connect(db_path)
+    c.execute("PRAGMA journal_mode=WAL")
+    c.execute("CREATE TABLE events (id TEXT PRIMARY KEY)")
+    c.execute("CREATE TABLE orders (pi TEXT PRIMARY KEY, status TEXT)")
+    c.executemany("INSERT INTO orders VALUES (?, 'pending')", [(o["stripe_payment_intent_id"],) for o in orders])
+    c.commit()
+    c.close()
+    port = free_port()
+    env = dict(os.environ, STRIPE_WEBHOOK_SECRET=SECRET, BASELINE_DB=db_path)
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--chdir", workdir, "-w", str(workers), "-k", worker_class,
+                             "--threads", str(threads), "-b", "127.0.0.1:%d" % port, "--log-level", "warning",
+                             "baseline_app:app"], env=env, start_new_session=True)
+    url = "http://127.0.0.1:%d" % port
+    import requests
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url + "/", timeout=1)
+            return proc, url
+        except requests.RequestException:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("the baseline app did not start")
 
 
 def process_cpu_seconds(root_pid: int) -> float:
@@ -183,13 +254,15 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync", "gevent"])
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     parser.add_argument("--database-schema", help="PostgreSQL schema (default: a fresh one, dropped afterwards)")
     parser.add_argument("--outbox-threads", type=int, default=1, help="outbox threads in each app process")
     parser.add_argument("--outbox-process", action="store_true",
                         help="run the outbox as its own process (posx-harness receiver --worker), no app threads")
     parser.add_argument("--log-level", default="warning")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also measure a minimal Flask+construct_event+SQLite receiver in the same run (ratio)")
     parser.add_argument("--tool", choices=["auto", "wrk", "locust"], default="auto")
     parser.add_argument("--target-rps", type=float, default=2500.0)
     parser.add_argument("--target-p99-ms", type=float, default=15.0)
@@ -234,6 +307,20 @@ def main(argv=None) -> int:
     if outbox is not None:
         outbox.terminate()
         outbox.wait(10)
+    baseline = None
+    if args.baseline and tool == "wrk":
+        proc, base_url = serve_baseline(workdir, orders, args.workers, args.threads, args.worker_class)
+        try:
+            cpu_before = process_cpu_seconds(proc.pid)
+            baseline = run_wrk(base_url, events_path, args.duration, args.connections, args.wrk_threads, workdir)
+            baseline["cpu_us_per_request"] = (process_cpu_seconds(proc.pid) - cpu_before) / max(1, baseline["requests"]) * 1e6
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
     stats = collect_stats(db)
     paid = stats["orders"].get("paid", 0)
     answered = min(result["requests"] - result["non_2xx"], len(orders))
@@ -246,6 +333,11 @@ def main(argv=None) -> int:
               args.connections, result["rps"], result["p50_ms"], result["p99_ms"], result["requests"],
               result["non_2xx"], result["cpu_us_per_request"], paid, stats["allocations"], stats["commissions"],
               stats["orders_with_multiple_allocations"], "ok" if ok_invariants else "BROKEN"))
+    if baseline is not None:
+        print("BASELINE flask+construct_event+sqlite rps=%.0f p50=%.2fms p99=%.2fms server_cpu_per_req=%.0fus "
+              "non2xx=%d -> receiver/baseline throughput ratio %.2f" % (
+                  baseline["rps"], baseline["p50_ms"], baseline["p99_ms"], baseline["cpu_us_per_request"],
+                  baseline["non_2xx"], result["rps"] / max(1.0, baseline["rps"])))
     if schema and url.startswith("postgres"):
         with db.transaction() as tx:
             tx.execute('DROP SCHEMA "%s" CASCADE' % schema)
