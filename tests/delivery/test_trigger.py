@@ -198,3 +198,18 @@ def test_trigger_with_an_unreachable_server_exits_1(capsys):
     url = "http://127.0.0.1:%d" % free_port()
     assert trigger("payment_intent.created", "--server", url, "--to", "http://127.0.0.1:1/", "--secret", SECRET) == 1
     assert "cannot reach" in capsys.readouterr().err
+
+
+def test_the_one_line_ci_check_as_a_real_process(receiver):
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-c", "import sys; from simulator.cli import main; sys.exit(main())", "trigger", "payment_intent.payment_failed", "--to", receiver.url,
+           "--secret", SECRET, "--fault", "duplicate:2"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ok: 6 deliveries" in proc.stdout
+    proc = subprocess.run(cmd[:-4] + ["--secret", "whsec_not_the_receivers"], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.count("FAILED:") == 3
