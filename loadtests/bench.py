@@ -198,7 +198,8 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=2, help="pairs of (signed, pre-signed) Locust runs")
     parser.add_argument("--orders", type=int, default=8000, help="orders seeded per run")
     parser.add_argument("--no-wrk", action="store_true")
-    parser.add_argument("--reference-only", action="store_true", help="skip the minimal (client-bound) receiver")
+    parser.add_argument("--receivers", default="reference,minimal",
+                        help="which receivers: reference (realistic) and/or minimal (the generator is the bottleneck)")
     args = parser.parse_args(argv)
 
     from harness.receiver.config import ReceiverConfig
@@ -213,8 +214,11 @@ def main(argv=None) -> int:
     rows: List[Dict] = []
     ratios: Dict[str, List[float]] = {}
     cpu_ratios: Dict[str, List[float]] = {}
-    targets = [("reference", GunicornReceiver(config, workers=2, log_path=os.path.join(workdir, "receiver.log")))]
-    if not args.reference_only:
+    wanted = [r.strip() for r in args.receivers.split(",") if r.strip()]
+    targets = []
+    if "reference" in wanted:
+        targets.append(("reference", GunicornReceiver(config, workers=2, log_path=os.path.join(workdir, "receiver.log"))))
+    if "minimal" in wanted:
         targets.append(("minimal", MinimalReceiver(workdir)))
     for label, server in targets:
         reference = label == "reference"

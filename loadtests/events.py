@@ -16,7 +16,8 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Tuple
+from collections.abc import Mapping
+from typing import Dict, Iterator, List, Tuple
 
 from simulator.clock import Clock
 from simulator.rng import SeededRandom
@@ -44,18 +45,18 @@ class Event:
     body: bytes
 
 
-def _base62(rng: SeededRandom, length: int) -> str:
+def _base62(rng: SeededRandom, length: int) -> bytes:
     """``length`` id characters from a single draw (one lock, no per-character Python loop):
     base64 of random bits with ``+`` and ``/`` mapped to letters, so the alphabet is
     Stripe's 62 characters (two of them drawn a little more often)."""
     nbytes = -(-length * 3 // 4)
     raw = rng.randint(0, 256 ** nbytes - 1).to_bytes(nbytes, "big")
-    return base64.b64encode(raw, altchars=b"Az")[:length].decode("ascii")
+    return base64.b64encode(raw, altchars=b"Az")[:length]
 
 
 class _Prototype:
     """One payment's events as format strings with a field at every id: a copy is one
-    ``str.format`` per event, done in C."""
+    ``%`` per event, done in C."""
 
     def __init__(self, events: List[dict]):
         import json
@@ -67,15 +68,18 @@ class _Prototype:
         self.tokens = sorted(found - {PLACEHOLDER_INTENT, PLACEHOLDER_ORDER})
         index = {PLACEHOLDER_INTENT: 0, PLACEHOLDER_ORDER: 1}
         index.update((t, i + 2) for i, t in enumerate(self.tokens))
-        self.formats: List[Tuple[str, str]] = []
+        # Per event: (type, body as a bytes %-format, field holding the event's id). Bytes,
+        # so a copy is formatted in C and never re-encoded.
+        self.formats: Dict[str, Tuple[bytes, int]] = {}
         for etype, text in texts:
-            parts, at = [], 0
+            parts, fields, at = [], [], 0
             for m in literals.finditer(text):
-                parts.append(text[at:m.start()].replace("{", "{{").replace("}", "}}"))
-                parts.append("{%d}" % index[m.group(0)])
+                parts.append(text[at:m.start()].replace("%", "%%"))
+                parts.append("%s")
+                fields.append(index[m.group(0)])
                 at = m.end()
-            parts.append(text[at:].replace("{", "{{").replace("}", "}}"))
-            self.formats.append((etype, "".join(parts)))
+            parts.append(text[at:].replace("%", "%%"))
+            self.formats[etype] = ("".join(parts).encode("utf-8"), fields)
         self.stem = PLACEHOLDER_INTENT[3:20]
         # Per id: (kept head, its stem-sharing tail length or None, characters drawn).
         self.renewals = []
@@ -84,15 +88,15 @@ class _Prototype:
             if rest.startswith(self.stem):
                 # Without a stem to share (the order's intent is not Stripe-shaped) the id is
                 # drawn whole, so the placeholder's stem never leaks into an event.
-                self.renewals.append((prefix + "_", len(rest) - len(self.stem), len(rest)))
+                self.renewals.append(((prefix + "_").encode(), len(rest) - len(self.stem), len(rest)))
             else:
-                self.renewals.append((t[:-RANDOM_TAIL], None, RANDOM_TAIL))
+                self.renewals.append((t[:-RANDOM_TAIL].encode(), None, RANDOM_TAIL))
         self.random_chars = sum(r[2] for r in self.renewals)
 
-    def instantiate(self, order, rng: SeededRandom) -> Dict[str, Event]:
+    def instantiate(self, order, rng: SeededRandom) -> "Events":
         pi = order.payment_intent
-        order_stem = pi[3:20] if pi.startswith("pi_3") and len(pi) >= 20 else None
-        values = [pi, order.id]
+        order_stem = pi[3:20].encode() if pi.startswith("pi_3") and len(pi) >= 20 else None
+        values = [pi.encode(), order.id.encode()]
         fresh = _base62(rng, self.random_chars)
         at = 0
         for head, tail, drawn in self.renewals:
@@ -103,12 +107,33 @@ class _Prototype:
             else:
                 values.append(head + fresh[at:at + drawn])
             at += drawn
-        out: Dict[str, Event] = {}
-        for etype, fmt in self.formats:
-            body = fmt.format(*values)
-            event_id = body[7:body.index('"', 7)]  # the envelope starts {"id":"evt_...
-            out[etype] = Event(event_id, etype, body.encode("utf-8"))
-        return out
+        return Events(self.formats, values)
+
+
+class Events(Mapping):
+    """One payment's events for one order, type -> ``Event``; a body is only formatted
+    when a flow asks for it (a forged flow sends one event of four)."""
+
+    def __init__(self, formats: Dict[str, Tuple[bytes, List[int]]], values: List[bytes]):
+        self._formats = formats
+        self._values = values
+        self._made: Dict[str, Event] = {}
+
+    def __getitem__(self, etype: str) -> Event:
+        event = self._made.get(etype)
+        if event is None:
+            fmt, fields = self._formats[etype]
+            values = self._values
+            # The envelope's first id is the event's own ({"id":"evt_...).
+            event = self._made[etype] = Event(values[fields[0]].decode("ascii"), etype,
+                                              fmt % tuple([values[i] for i in fields]))
+        return event
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._formats)
+
+    def __len__(self) -> int:
+        return len(self._formats)
 
 
 class EventFactory:
@@ -128,13 +153,13 @@ class EventFactory:
         for scenario in SCENARIOS:
             self._prototype(scenario, amount, currency)
 
-    def success(self, order) -> Dict[str, Event]:
+    def success(self, order) -> "Events":
         return self._prototype("success", order.amount, order.currency).instantiate(order, self.rng)
 
-    def retry_after_decline(self, order) -> Dict[str, Event]:
+    def retry_after_decline(self, order) -> "Events":
         return self._prototype("retry_after_decline", order.amount, order.currency).instantiate(order, self.rng)
 
-    def decline(self, order, decline_code: str) -> Dict[str, Event]:
+    def decline(self, order, decline_code: str) -> "Events":
         return self._prototype(decline_code, order.amount, order.currency).instantiate(order, self.rng)
 
 

@@ -22,7 +22,7 @@ CONCURRENT_CHARGE_COPIES = 2
 VALID, FORGED, STALE = "valid", "forged", "stale"
 
 
-@dataclass
+@dataclass(slots=True)
 class Send:
     event_id: str
     event_type: str
@@ -48,7 +48,7 @@ class Send:
         return 200 if self.signing == VALID else 400
 
 
-@dataclass
+@dataclass(slots=True)
 class Flow:
     kind: str
     order_id: str

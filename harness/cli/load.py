@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", help="base URL of the POSX target (default: serve the reference receiver)")
     from harness.receiver.flavors import FLAVORS
 
-    parser.add_argument("--flavor", default="reference", choices=sorted(FLAVORS),
+    parser.add_argument("--flavor", default="reference", choices=sorted(FLAVORS), metavar="FLAVOR",
                         help="flavour of the embedded receiver (only without --target): reference, guide, "
                              "or one flaw-* at a time")
     parser.add_argument("--preset", choices=names(), help="a named profile (loadtests/presets/*.yaml); flags win")
