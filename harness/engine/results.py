@@ -2,11 +2,15 @@
 a progress line, the summary table, failure details, and the JSON report."""
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from typing import IO, Optional
 
 from harness import terminal
+
+# pytest's "path/to/file.py:123: ExceptionName" lines around an exception's message.
+_TRACEBACK_LINE = re.compile(r"^\S+\.py:\d+: \w+")
 
 
 @dataclass
@@ -40,7 +44,7 @@ def _message(report) -> str:
     marker = "ScenarioFailure: "
     if marker in text:
         lines = [ln[2:] if ln.startswith("E ") else ln for ln in text[text.index(marker) + len(marker):].splitlines()]
-        return "\n".join(ln.rstrip() for ln in lines if not ln.startswith(("harness/", "/"))).strip()
+        return "\n".join(ln.rstrip() for ln in lines if not _TRACEBACK_LINE.match(ln)).strip()
     if crash is not None:
         return crash.message
     return text.strip().splitlines()[-1] if text.strip() else ""

@@ -256,7 +256,9 @@ def run(scenario: Scenario, posx) -> None:
             else:
                 action(order, **args)
         except AssertionError as exc:
-            raise AssertionError("%s:%d: step %d (%s) failed\n%s" % (scenario.path, st.line, index, st.name, exc)) from None
+            from harness.engine.report import ScenarioFailure
+
+            raise ScenarioFailure("%s:%d: step %d (%s) failed\n%s" % (scenario.path, st.line, index, st.name, exc)) from None
 
 
-_METHOD = {"expect_deliveries": "expect_deliveries", "retry_failed": "retry_failed"}
+_METHOD: dict = {}
