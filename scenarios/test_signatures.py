@@ -28,12 +28,18 @@ def test_bad_delivery_is_rejected_and_changes_nothing(posx, fault):
     posx.expect(order, status="paid", allocations=1, commissions=1)
 
 
+def _success_delivered_with(posx, fault):
+    """A paid intent whose payment_intent.succeeded reaches the target only with ``fault``."""
+    order = posx.create_order()
+    posx.pay(order, card="4242", deliver=False)
+    posx.deliver(order, types=["payment_intent.succeeded"], faults=[fault])
+    return order
+
+
 @pytest.mark.tags("signature", "replay")
 def test_replayed_old_signature_is_rejected(posx):
     """A captured delivery replayed an hour later: same body, its old signature."""
-    order = posx.create_order()
-    posx.pay(order, card="4242", deliver=False)
-    posx.deliver(order, types=["payment_intent.succeeded"], faults=["stale_timestamp:seconds=3600"])
+    order = _success_delivered_with(posx, "stale_timestamp:seconds=3600")
     posx.expect_deliveries(order, fault="stale_timestamp", status=400)
     posx.expect(order, status="pending", allocations=0)
 
@@ -49,16 +55,12 @@ def test_rolled_secret_is_accepted(posx):
 
 @pytest.mark.tags("signature", "event-types")
 def test_unknown_event_type_gets_2xx(posx):
-    order = posx.create_order()
-    posx.pay(order, card="4242", deliver=False)
-    posx.deliver(order, types=["payment_intent.succeeded"], faults=["unknown_event_type"])
+    order = _success_delivered_with(posx, "unknown_event_type")
     posx.expect_deliveries(order, fault="unknown_event_type", status="2xx")
     posx.expect(order, status="pending", allocations=0)
 
 
 @pytest.mark.tags("signature", "event-types")
 def test_thin_event_notification_is_not_taken_for_a_payment(posx):
-    order = posx.create_order()
-    posx.pay(order, card="4242", deliver=False)
-    posx.deliver(order, types=["payment_intent.succeeded"], faults=["thin_event"])
+    order = _success_delivered_with(posx, "thin_event")
     posx.expect(order, status="pending", allocations=0)

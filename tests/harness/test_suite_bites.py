@@ -14,15 +14,15 @@ import pytest
 
 # flavour -> (selection, scenarios of which at least one must fail)
 FLAWS = {
-    "flaw-mark-before-process": (["-t", "crash"], {"test_crash_mid_processing_then_retry"}),
+    "flaw-mark-before-process": (["-t", "crash"], {"test_stripe_retry_finishes_the_job_once"}),
     "flaw-no-lock": (["-t", "concurrency"], {"test_concurrent_success_events_allocate_once",
                                              "test_concurrent_distinct_success_events_allocate_once"}),
-    "flaw-tasks-outside-tx": (["-t", "crash"], {"test_crash_mid_processing_then_retry"}),
+    "flaw-tasks-outside-tx": (["-t", "crash"], {"test_stripe_retry_finishes_the_job_once"}),
     "flaw-drop-unknown-order": (["-t", "race"], {"test_event_before_its_order_exists"}),
     "flaw-stale-failure-overrides": (["-k", "stale_failure"], {"test_stale_failure_after_success_keeps_the_payment"}),
     "flaw-no-signature-tolerance": (["-t", "replay"], {"test_replayed_old_signature_is_rejected"}),
     "guide": (["-k", "before_its_order or crash_mid or test_cancel or test_refund_after"],
-              {"test_event_before_its_order_exists", "test_crash_mid_processing_then_retry", "test_cancel",
+              {"test_event_before_its_order_exists", "test_stripe_retry_finishes_the_job_once", "test_cancel",
                "test_refund_after_payment"}),
 }
 # A flawed run waits this long for each state it will never reach (the bundled receiver
