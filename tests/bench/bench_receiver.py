@@ -246,6 +246,48 @@ class Stripe(FastHttpUser):
             "socket_errors": "", "raw": ""}
 
 
+def in_process(n: int) -> int:
+    """CPU per webhook through the WSGI app without HTTP, and construct_event alone, same run."""
+    import io
+    import logging
+    import stripe
+    from harness.receiver.app import ReceiverApp
+    from harness.receiver.outbox import OutboxWorker
+    logging.basicConfig(level=logging.WARNING)
+    workdir = tempfile.mkdtemp(prefix="posx-bench-")
+    config = ReceiverConfig(webhook_secret=SECRET, mock_stripe=True, database_url="sqlite:///%s/b.sqlite3" % workdir)
+    app = ReceiverApp(config, start_worker=False)
+    orders = bulk_create_orders(config, app.db, n)
+    path = os.path.join(workdir, "events.tsv")
+    build_events(orders, path)
+    lines = [line.rstrip("\n").split("\t", 1) for line in open(path)]
+
+    def call(sig, body):
+        data = body.encode()
+        environ = {"PATH_INFO": "/api/v1/webhooks/stripe/", "REQUEST_METHOD": "POST", "CONTENT_LENGTH": str(len(data)),
+                   "wsgi.input": io.BytesIO(data), "HTTP_STRIPE_SIGNATURE": sig}
+        app(environ, lambda status, headers: None)
+
+    t = time.process_time()
+    for sig, body in lines:
+        call(sig, body)
+    webhook = (time.process_time() - t) / n * 1e6
+    t = time.process_time()
+    tasks = OutboxWorker(config, app.db).drain()
+    task = (time.process_time() - t) / max(1, tasks) * 1e6
+    sample = lines[: min(n, 3000)]
+    t = time.process_time()
+    for sig, body in sample:
+        stripe.Webhook.construct_event(body, sig, SECRET)
+    construct = (time.process_time() - t) / len(sample) * 1e6
+    app.close()
+    shutil.rmtree(workdir, ignore_errors=True)
+    print("IN-PROCESS cpu per webhook (verify+parse+transaction, SQLite)=%.0fus, per outbox task=%.0fus (x%d per "
+          "payment), stripe construct_event alone=%.0fus; webhook+tasks / construct_event = %.2f" % (
+              webhook, task, tasks // n, construct, (webhook + task * tasks / n) / construct))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=40000)
@@ -266,7 +308,11 @@ def main(argv=None) -> int:
     parser.add_argument("--tool", choices=["auto", "wrk", "locust"], default="auto")
     parser.add_argument("--target-rps", type=float, default=2500.0)
     parser.add_argument("--target-p99-ms", type=float, default=15.0)
+    parser.add_argument("--in-process", action="store_true",
+                        help="only measure CPU per webhook in-process (no HTTP), against construct_event alone")
     args = parser.parse_args(argv)
+    if args.in_process:
+        return in_process(min(args.events, 10000))
 
     workdir = tempfile.mkdtemp(prefix="posx-bench-")
     url = args.database_url or "sqlite:///%s/bench.sqlite3" % workdir
