@@ -129,3 +129,15 @@ def test_bulk_orders_for_load_tests(server):
     assert stats["orders"] == {"pending": 1200}
     r = requests.post(server.url + "/_posx/orders/bulk", json={"count": 0}, timeout=10)
     assert r.status_code == 400 and "count" in r.json()["error"]
+
+
+def test_delay_next_slows_the_answer_not_the_effect(server):
+    import time
+    order = post_order(server, {"tier_id": "tier_starter", "quantity": 1}).json()
+    requests.post(server.url + "/_posx/faults", json={"delay_next": 1, "delay_ms": 300}, timeout=10)
+    body, headers = signed(event("payment_intent.succeeded", payment_intent(order)))
+    started = time.monotonic()
+    r = requests.post(server.url + "/api/v1/webhooks/stripe/", data=body, headers=headers, timeout=10)
+    assert r.status_code == 200 and time.monotonic() - started >= 0.3
+    status = requests.get(server.url + "/api/v1/orders/%s/" % order["id"], headers=API_HEADERS, timeout=10).json()["status"]
+    assert status == "paid"

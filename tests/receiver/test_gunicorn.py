@@ -119,3 +119,14 @@ def test_worker_crash_mid_processing_then_retry(serve, flavor):
         assert view["allocations"] == [] and view["commissions"] == []
     # The server survived its worker's death and still answers.
     assert requests.get(srv.url + "/health", timeout=10).status_code == 200
+
+
+def test_fault_counters_are_shared_by_the_workers(serve):
+    srv = serve()
+    order = create_orders(srv, 1)[0]
+    requests.post(srv.url + "/_posx/faults", json={"fail_next": 5, "fail_status": 503}, timeout=10)
+    body, headers = signed(event("payment_intent.succeeded", payment_intent(order)))
+    # Fresh connections, so both workers take calls; together they fail exactly 5.
+    codes = burst(srv.url, [(body, headers)] * 12)
+    assert sorted(codes) == [200] * 7 + [503] * 5
+    assert settled(srv, [order["id"]])[0]["status"] == "paid"
