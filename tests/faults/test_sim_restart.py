@@ -8,6 +8,8 @@ port, step the clock past the retry schedule: each event lands, each order is pa
 """
 from __future__ import annotations
 
+import json
+
 import requests
 
 from harness.receiver.app import WEBHOOK_PATH
@@ -85,7 +87,13 @@ def test_kill9_and_restart_with_retries_pending_loses_nothing(tmp_path):
         def delivered():
             ok = requests.get(sim.url + "/_sim/deliveries", params={"outcome": "succeeded"}, timeout=10).json()["data"]
             return {e["event_id"] for e in ok} >= set(recorded)
-        wait_until(delivered, 30, "every recorded event to be delivered after the restart")
+        try:
+            wait_until(delivered, 30, "every recorded event to be delivered after the restart")
+        except AssertionError as exc:
+            status = requests.get(sim.url + "/_sim/deliveries/status", timeout=10).json()
+            last = requests.get(sim.url + "/_sim/deliveries", timeout=10).json()["data"][-4:]
+            raise AssertionError("%s\nstatus: %s\nlast attempts: %s" % (exc, json.dumps(status)[:400],
+                                                                     json.dumps(last)[:2000])) from None
 
         for o in orders:
             view = wait_until(lambda: (lambda v: v if v["status"] == "paid" and v["allocations"] and v["commissions"]

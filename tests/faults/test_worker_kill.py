@@ -115,8 +115,9 @@ def test_worker_crash_mid_transaction_then_stripes_retry(receiver, stripe_side):
 def test_sigkill_after_commit_before_the_answer_then_stripes_retry(receiver, stripe_side):
     srv, sim = receiver, stripe_side
     order = _prepare(srv, sim)
-    workers = child_pids(srv.proc.pid)
-    assert len(workers) == 2, workers
+    # /health answered as soon as one worker was up; the other may still be booting.
+    workers = wait_until(lambda: (lambda p: p if len(p) == 2 else None)(child_pids(srv.proc.pid)), 20,
+                         "gunicorn's two workers")
     # The first "paid" event is processed and committed, then its answer is held for 20 s.
     requests.post(srv.url + "/_posx/faults/", json={"delay_next": 1, "delay_ms": 20000}, timeout=10).raise_for_status()
     sim.backend.confirm_payment_intent(order["stripe_payment_intent_id"], {"payment_method": "pm_card_visa"})
