@@ -50,7 +50,6 @@ class WebhookHandler:
         self.secret = config.webhook_secret
         self.tolerance = None if "no_signature_tolerance" in self.flags else config.signature_tolerance
         self.handled = GUIDE_EVENT_TYPES if "guide_event_types" in self.flags else frozenset(HANDLED_TYPES)
-        self.info = log.isEnabledFor(logging.INFO)
 
     # -- the request -------------------------------------------------------------------
     def __call__(self, body: bytes, sig_header: Optional[str]) -> Response:
@@ -82,7 +81,7 @@ class WebhookHandler:
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # InvalidEvent and JSONDecodeError are ValueErrors; RecursionError: arrays nested thousands deep
             log.error("Invalid payload: %s", exc)
             return INVALID_PAYLOAD
-        if self.info:
+        if log.isEnabledFor(logging.INFO):  # cached by logging; skips formatting under load
             log.info("Received Stripe webhook: %s", facts.type)
             log.info("Event ID: %s", facts.event_id)
         if facts.fact is None or facts.type not in self.handled:
