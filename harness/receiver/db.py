@@ -117,6 +117,12 @@ class Database:
             self._local = threading.local()
             self._pid = os.getpid()
         conn = getattr(self._local, "conn", None)
+        if conn is not None and getattr(conn, "closed", False):
+            # psycopg marks a connection whose server went away as closed. Kept, it failed every
+            # later call of this thread with 500s long after the database was back.
+            with contextlib.suppress(Exception):
+                conn.close()
+            conn = None
         if conn is None:
             conn = self._local.conn = self._connect()
         return conn
