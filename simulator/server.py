@@ -37,6 +37,8 @@ class SimulatorServer:
                  server: str = DEFAULT_SERVER, threads: int = DEFAULT_THREADS):
         if server not in SERVERS:
             raise ValueError("server must be one of %s, got %r" % (", ".join(SERVERS), server))
+        # A Simulator made here is ours to close (its delivery threads) at stop.
+        self._owns_sim = sim is None
         if sim is None:
             from simulator.core import Simulator
 
@@ -98,6 +100,8 @@ class SimulatorServer:
                 raise RuntimeError("the simulator server thread did not stop within %.0f s" % timeout)
         self._server = None
         self._thread = None
+        if self._owns_sim:
+            self.sim.close()
         unexpected = list(getattr(self.app.extensions.get("stripe_sim"), "unexpected", []))
         error, self._error = self._error, None
         if error is not None:

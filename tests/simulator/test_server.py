@@ -111,3 +111,21 @@ def test_pipelined_and_chunked_requests_on_one_connection():
     assert received.count(b"HTTP/1.1 200") == 3, received
     for amount in (b'"amount":101', b'"amount":202', b'"amount":303'):
         assert amount in received
+
+
+def test_a_server_without_a_simulator_makes_one_and_closes_it():
+    import stripe
+
+    with SimulatorServer() as server:
+        client = stripe.StripeClient("sk_test_own", base_addresses={"api": server.url}, max_network_retries=0)
+        # An endpoint with nothing behind it: the engine starts its threads to try deliveries.
+        client.v1.webhook_endpoints.create(params={"url": "http://127.0.0.1:9/hook", "enabled_events": ["*"]})
+        pi = client.v1.payment_intents.create(params={"amount": 700, "currency": "usd",
+                                                      "payment_method": "pm_card_visa", "confirm": True})
+        assert pi.status == "succeeded"
+        engine = server.sim.engine
+        deadline = time.monotonic() + 5
+        while not engine._threads and time.monotonic() < deadline:
+            time.sleep(0.01)  # polling for the engine's lazy start, with a deadline
+        assert engine._threads
+    assert engine._threads == [], "the delivery threads of a simulator the server made must stop with it"
