@@ -186,16 +186,23 @@ def _check(row: dict) -> list[str]:
     return out
 
 
-def _print_table(rows: list[dict]) -> None:
-    headers = ("card", "Stripe test card", "API answer", "events recorded (in order)", "delivered+verified")
-    lines = [(r["card"], r["expect"], r["status"], ", ".join(r.get("events", [])),
-              "%d/%d" % (r.get("delivered", 0), len(r.get("events", [])))) for r in rows]
-    widths = [max(len(h), *(len(l[i]) for l in lines)) if lines else len(h) for i, h in enumerate(headers)]
+def _print_table(rows: list[dict], events_width: int = 64) -> None:
+    """One row per card; the event list wraps within its column so the table fits a terminal."""
+    import textwrap
+
+    headers = ("card", "Stripe test card", "API answer", "delivered+verified", "events recorded (in order)")
+    table = []
+    for r in rows:
+        events = textwrap.wrap(", ".join(r.get("events", [])), events_width) or [""]
+        first = (r["card"], r["expect"], r["status"], "%d/%d" % (r.get("delivered", 0), len(r.get("events", []))))
+        table.append(first + (events[0],))
+        table.extend(("", "", "", "", more) for more in events[1:])
+    widths = [max([len(h)] + [len(line[i]) for line in table]) for i, h in enumerate(headers)]
     print()
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
     print("  ".join("-" * w for w in widths))
-    for line in lines:
-        print("  ".join(c.ljust(w) for c, w in zip(line, widths)))
+    for line in table:
+        print("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip())
     sys.stdout.flush()
 
 
