@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import json
+import threading
 from dataclasses import dataclass
 from typing import Deque, List, Optional
 
@@ -48,7 +49,7 @@ class OrderSettings:
     quantity: int = 1
     bulk_path: str = ""        # empty: one POST /api/v1/orders/ per order
     admin_token: str = ""
-    batch: int = 200
+    batch: int = 100
 
     def headers(self) -> dict:
         return {"Authorization": "Bearer %s" % self.api_token, "X-Site-Code": self.site_code,
@@ -117,6 +118,9 @@ class OrderPool:
         self.source = source
         self._orders: Deque[Order] = collections.deque()
         self.created = 0
+        # One refill at a time: users that find the pool empty together wait for one batch
+        # instead of each ordering their own. (A gevent lock once Locust has patched.)
+        self._refill = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._orders)
@@ -141,7 +145,9 @@ class OrderPool:
 
     def take(self, client) -> Order:
         while not self._orders:  # another user may take what this one just made
-            self.fill(client, self.source.settings.batch if self.source.settings.bulk_path else 1)
+            with self._refill:
+                if not self._orders:
+                    self.fill(client, self.source.settings.batch if self.source.settings.bulk_path else 1)
         return self._orders.popleft()
 
     def reset(self) -> None:

@@ -87,7 +87,10 @@ class WebhookUser(FastHttpUser):
             if len(step) > 1:
                 group = Group()
                 results = [group.spawn(self.deliver, ctx, flow, send) for send in step]
-                group.join()
+                try:
+                    group.join()
+                finally:
+                    group.kill()  # a user stopped mid-burst takes its deliveries with it
                 ok = all(g.value for g in results)
             else:
                 ok = self.deliver(ctx, flow, step[0])

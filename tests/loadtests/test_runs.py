@@ -72,7 +72,8 @@ def test_guide_flavour_fails_the_invariants(tmp_path, tmp_path_factory):
     # The guide's payment_failed handler un-pays a paid order when the failure of an
     # earlier attempt arrives late; out-of-order flows expose it.
     with receiver(tmp_path_factory, "guide") as guide:
-        code, verdict = run_load(tmp_path, *against(guide), "-t", "3s", "-u", "8", "--invariants-timeout", "2",
+        code, verdict = run_load(tmp_path, *against(guide), "-t", "4s", "-u", "8", "--invariants-timeout", "2",
+                                 "--prefill-orders", "100",
                                  "--mix", "out_of_order=60,concurrent_duplicate=30,success=10")
     kinds = {f["kind"] for f in verdict["failures"]}
     assert "order_state" in kinds, verdict
@@ -83,7 +84,8 @@ def test_check_then_update_without_lock_fails_exactly_once(tmp_path, tmp_path_fa
     # The guide's unlocked check-then-update with per-event tasks: payment_intent.succeeded
     # and charge.succeeded landing together both see "pending" and both allocate.
     with receiver(tmp_path_factory, "flaw-no-lock") as flawed:
-        code, verdict = run_load(tmp_path, *against(flawed), "-t", "3s", "-u", "8", "--invariants-timeout", "2",
+        code, verdict = run_load(tmp_path, *against(flawed), "-t", "4s", "-u", "8", "--invariants-timeout", "2",
+                                 "--prefill-orders", "100",
                                  "--mix", "concurrent_duplicate=100")
     assert code == EXIT_CODES["exactly_once"], verdict
     message = next(f["message"] for f in verdict["failures"] if f["kind"] == "exactly_once")
