@@ -129,3 +129,18 @@ def test_doctor_tells_which_other_secret_is_deployed(tmp_path):
 def test_doctor_unreachable_exit_3():
     proc = cli("doctor", "--target", "http://127.0.0.1:%d/api/v1/webhooks/stripe/" % free_port(), "--secret", SECRET)
     assert proc.returncode == 3, proc.stdout
+
+
+def test_python_adapter_by_dotted_path_and_user_scenarios():
+    """A class named by dotted path drives the target; what it cannot do is skipped with its
+    reason; a user's own scenario file runs with the plugin's fixtures."""
+    proc = cli("run", "--adapter", "tests.harness.examples.sample_adapter:NoHooksTarget",
+               "--webhook-secret", SECRET, "--scenarios", "tests/harness/examples/user_scenario.py",
+               "-t", "recovery", "-t", "user", "--json")
+    doc = json.loads(proc.stdout)
+    outcomes = {s["name"].split("::")[-1]: s for s in doc["scenarios"]}
+    assert outcomes["test_user_pays_two_orders"]["outcome"] == "passed", outcomes
+    retry = [s for name, s in outcomes.items() if name.startswith("test_stripe_retry_finishes_the_job_once")]
+    assert len(retry) == 3 and all(s["outcome"] == "skipped" for s in retry), retry
+    assert all("the sample adapter offers no fault hooks" in s["message"] for s in retry), retry
+    assert proc.returncode == 0, proc.stderr
