@@ -146,6 +146,11 @@ def split_query(raw: bytes | str, source: str = "query string") -> list[tuple[st
             raise InvalidRequestError(
                 "Invalid request: the %s is not application/x-www-form-urlencoded "
                 "(it contains raw non-ASCII bytes)." % source) from None
+    elif not raw.isascii():
+        # A WSGI query string is the raw bytes as latin-1: non-ASCII means unescaped bytes, not a form.
+        raise InvalidRequestError(
+            "Invalid request: the %s is not application/x-www-form-urlencoded "
+            "(it contains raw non-ASCII bytes; percent-encode them)." % source)
     pairs = []
     if not raw:
         return pairs

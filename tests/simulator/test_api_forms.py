@@ -70,5 +70,7 @@ def test_bad_percent_escapes_and_raw_bytes_are_400():
         decode_form("name=%ff%fe")
     with pytest.raises(InvalidRequestError, match="non-ASCII"):
         decode_form("name=caf\xe9".encode("latin-1"), "request body")
+    with pytest.raises(InvalidRequestError, match="non-ASCII"):
+        decode_form("name=caf\xc3\xa9")  # raw UTF-8 bytes in a WSGI (latin-1) query string
     with pytest.raises(InvalidRequestError, match="without a parameter name"):
         decode_form("=orphan")
