@@ -50,11 +50,19 @@ def failed_names(report: dict) -> set:
     return {s["nodeid"].split("::")[-1].split("[")[0] for s in report["scenarios"] if s["outcome"] in ("failed", "error")}
 
 
+# A race shows only when two requests overlap; on a loaded machine one run may not line
+# them up, so a racy flaw gets a second run before the test gives up.
+RACY = {"flaw-no-lock"}
+
+
 @pytest.mark.parametrize("flavor", list(FLAWS))
 def test_each_flaw_is_caught(flavor):
     selection, catchers = FLAWS[flavor]
-    code, report = run_suite(flavor, selection + FLAW_WAIT)
-    caught = failed_names(report) & catchers
+    for _ in range(2 if flavor in RACY else 1):
+        code, report = run_suite(flavor, selection + FLAW_WAIT)
+        caught = failed_names(report) & catchers
+        if caught:
+            break
     assert code == 1, "expected exit 1 (scenario failures) against %s, got %d: %s" % (flavor, code, report["summary"])
     assert caught, "no scenario caught %s; failed: %s" % (flavor, sorted(failed_names(report)))
     # The failure report says what was expected, what the target showed, and the delivery log.
