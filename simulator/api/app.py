@@ -98,8 +98,10 @@ class ApiApp:
                     replay = sim.idempotency.begin(api_key, idem_key, fingerprint)
                     if replay is not None:
                         return replay.status, replay.body, self._headers(request_id, version, [
+                            ("Idempotency-Key", idem_key), ("Original-Request", replay.request_id),
                             ("Idempotent-Replayed", "true")])
                     owned_key = idem_key
+                    extra = [("Idempotency-Key", idem_key), ("Original-Request", request_id)]
             result = route.handler(sim.backend, object_id, params, request_info)
             if expand:
                 result = self._expand(result, expand)
@@ -113,7 +115,7 @@ class ApiApp:
             status, body, stored = err.http_status, _dumps(errors.error_body(err, request_id)), True
         if owned_key is not None:
             if stored:
-                sim.idempotency.finish(api_key, owned_key, StoredResponse(status, body))
+                sim.idempotency.finish(api_key, owned_key, StoredResponse(status, body, request_id))
             else:
                 sim.idempotency.abandon(api_key, owned_key)
         return status, body, self._headers(request_id, version, extra)

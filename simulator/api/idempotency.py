@@ -32,6 +32,7 @@ class IdempotencyConflict(IdempotencyError):
 class StoredResponse:
     status: int
     body: bytes
+    request_id: str = ""  # the first request's id: Stripe's ``Original-Request`` header on replays
 
 
 class _Entry:

@@ -139,6 +139,10 @@ def test_same_key_same_params_replays_the_first_answer(http, double_sim):
     assert again.get_data() == first.get_data()
     assert again.headers["Idempotent-Replayed"] == "true"
     assert "Idempotent-Replayed" not in first.headers
+    # As Stripe does: the key is echoed and a replay names the request that made the answer.
+    assert first.headers["Idempotency-Key"] == again.headers["Idempotency-Key"] == "k1"
+    assert first.headers["Original-Request"] == first.headers["Request-Id"]
+    assert again.headers["Original-Request"] == first.headers["Request-Id"] != again.headers["Request-Id"]
     assert len(double_sim.backend.payment_intents) == 1
     # The request info handed to the backend carries the key for the events it records.
     assert double_sim.backend.calls[0][2]["idempotency_key"] == "k1"
