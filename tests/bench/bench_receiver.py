@@ -1,7 +1,7 @@
 """Benchmark: verified webhooks per second through the reference receiver under gunicorn.
 
     .venv/bin/python tests/bench/bench_receiver.py [--events 40000] [--duration 10]
-        [--connections 16] [--workers 2] [--database-url URL] [--worker-class gthread]
+        [--connections 8] [--workers 2] [--database-url URL] [--worker-class gthread]
 
 Creates real orders (``bulk_create_orders``, local intents), pre-signs one distinct
 ``payment_intent.succeeded`` per order (a realistic body from the observed basil event),
@@ -292,7 +292,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=40000)
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
