@@ -36,12 +36,11 @@ class StoredResponse:
 
 
 class _Entry:
-    __slots__ = ("fingerprint", "response", "done")
+    __slots__ = ("fingerprint", "response")
 
     def __init__(self, fingerprint: str):
         self.fingerprint = fingerprint
-        self.response: Optional[StoredResponse] = None
-        self.done = threading.Event()
+        self.response: Optional[StoredResponse] = None  # None while the first request runs
 
 
 class IdempotencyStore:
@@ -86,7 +85,6 @@ class IdempotencyStore:
             entry = self._entries.get((api_key, key))
         if entry is not None:
             entry.response = response
-            entry.done.set()
 
     def abandon(self, api_key: str, key: str) -> None:
         """Forget a key whose request was refused before running, so it can be used again."""
@@ -94,5 +92,3 @@ class IdempotencyStore:
             entry = self._entries.get((api_key, key))
             if entry is not None and entry.response is None:
                 del self._entries[(api_key, key)]
-        if entry is not None:
-            entry.done.set()
