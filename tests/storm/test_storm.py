@@ -1,0 +1,67 @@
+"""The storm against the reference receiver served for real (gunicorn, 2 workers), on
+SQLite and on PostgreSQL: 30% duplicates (some concurrent), 10% reordered, 5% forged.
+
+The short form (600 deliveries) runs by default; the full 10,000 is marked slow
+(``--run-slow``; its figures are in docs/BENCHMARKS.md, "Storm").
+"""
+from __future__ import annotations
+
+import pytest
+
+from harness.receiver.config import ReceiverConfig
+from harness.receiver.server import GunicornReceiver
+from tests.faults.support import PG_URL, drop_schema, new_schema, postgres_unavailable
+from tests.storm import storm
+
+SECRET = "whsec_storm_0123456789abcdef0123"
+TOKEN = "posx-test-token"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def receiver(request, tmp_path):
+    schema = None
+    if request.param == "sqlite":
+        url = "sqlite:///%s" % (tmp_path / "storm.sqlite3")
+    else:
+        reason = postgres_unavailable()
+        if reason:
+            pytest.skip("PostgreSQL test skipped: " + reason)
+        url, schema = PG_URL, new_schema()
+    config = ReceiverConfig(webhook_secret=SECRET, mock_stripe=True, database_url=url, database_schema=schema,
+                            enable_fault_hooks=True)
+    log_path = tmp_path / "gunicorn.log"
+    srv = GunicornReceiver(config, workers=2, threads=4, log_path=str(log_path))
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        if schema:
+            drop_schema(schema)
+    assert SECRET not in log_path.read_text(errors="replace"), "the webhook secret was logged in full"
+
+
+def weather(srv, total: int) -> dict:
+    orders = storm.make_orders(srv.url, storm.orders_needed(total))
+    the_plan = storm.plan(orders, total, seed=total)
+    counts = the_plan.counts()
+    # The plan is what the storm claims to be.
+    assert abs(counts["sends"] - total) <= 6, counts
+    assert abs(counts["duplicates"] - 0.30 * counts["sends"]) <= 0.01 * counts["sends"] + 3, counts
+    assert counts["concurrent_duplicates"] > 0.2 * counts["duplicates"], counts
+    assert abs(counts["forged"] - 0.05 * counts["sends"]) <= 2, counts
+    assert counts["reordered"] >= 0.10 * counts["sends"] - 6, counts
+    result = storm.Storm(srv.url, SECRET).run(the_plan)
+    problems = storm.check(the_plan, result, srv.url, TOKEN)
+    assert problems == [], "\n".join(problems)
+    return dict(counts, seconds=result.seconds, rate=result.rate)
+
+
+def test_storm_short(receiver):
+    weather(receiver, 600)
+
+
+@pytest.mark.slow
+def test_storm_full(receiver):
+    figures = weather(receiver, 10_000)
+    print("storm figures: %s" % figures)
