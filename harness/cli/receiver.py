@@ -107,6 +107,10 @@ def _serve(config, args) -> int:
             self.cfg.set("graceful_timeout", 3)
             self.cfg.set("timeout", 60)
             self.cfg.set("proc_name", "posx-receiver")
+            if "control_socket_disable" in self.cfg.settings:
+                # gunicorn >= 25.1 opens one control socket per user at a fixed path; parallel
+                # receivers (tests, load runs) would take it from each other.
+                self.cfg.set("control_socket_disable", True)
 
         def load(self):
             # Called in each worker after the fork: DB connections and the outbox thread

@@ -132,9 +132,11 @@ def serve_baseline(workdir: str, orders, workers: int, threads: int, worker_clas
     c.close()
     port = free_port()
     env = dict(os.environ, STRIPE_WEBHOOK_SECRET=SECRET, BASELINE_DB=db_path)
+    from gunicorn.config import Config
+    no_ctl = ["--no-control-socket"] if "control_socket_disable" in Config().settings else []
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--chdir", workdir, "-w", str(workers), "-k", worker_class,
                              "--threads", str(threads), "-b", "127.0.0.1:%d" % port, "--log-level", "warning",
-                             "baseline_app:app"], env=env, start_new_session=True)
+                             *no_ctl, "baseline_app:app"], env=env, start_new_session=True)
     url = "http://127.0.0.1:%d" % port
     import requests
     deadline = time.monotonic() + 30

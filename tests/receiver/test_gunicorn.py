@@ -54,9 +54,9 @@ def burst(url, deliveries):
     codes = [None] * len(deliveries)
 
     def send(i, body, headers):
-        session = requests.Session()
-        barrier.wait()
-        codes[i] = session.post(url + WEBHOOK, data=body, headers=headers, timeout=30).status_code
+        with requests.Session() as session:
+            barrier.wait()
+            codes[i] = session.post(url + WEBHOOK, data=body, headers=headers, timeout=30).status_code
 
     threads = [threading.Thread(target=send, args=(i, b, h)) for i, (b, h) in enumerate(deliveries)]
     for t in threads:
