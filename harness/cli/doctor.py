@@ -55,5 +55,9 @@ def run(args: argparse.Namespace) -> int:
         for r in fixes:
             print("  - %s: %s" % (r.name, r.fix))
     failed = sum(r.verdict == d.FAIL for r in results)
-    print("\n%s" % ("all checks passed" if not failed else "%d check(s) failed" % failed))
+    warned = sum(r.verdict == d.WARN for r in results)
+    if failed:
+        print("\n%d check(s) failed" % failed)
+    else:
+        print("\nno check failed%s" % (" (%d warning(s) above)" % warned if warned else ""))
     return code
