@@ -110,6 +110,9 @@ def run(args: argparse.Namespace) -> int:
         if options.profile:
             from harness.adapters.http_profile import load_profile
             load_profile(options.profile)
+        if options.embedded:
+            from harness.receiver.flavors import flags_for
+            flags_for(options.flavor)
     except (OptionError, ValueError) as exc:
         print("posx-harness run: %s" % exc, file=sys.stderr)
         return EXIT_USAGE

@@ -89,6 +89,7 @@ def test_wrong_secret_against_external_target_fails_with_report(receiver):
     (["run", "--mode", "inject", "--target-url", "http://127.0.0.1:9"], 2, "needs its webhook secret"),
     (["run", "--target-url", "http://127.0.0.1:9", "--webhook-secret", "whsec_x"], 3, "target unreachable"),
     (["run", "-t", "no-such-tag", "-n", "1"], 2, "no scenario matches"),
+    (["run", "--flavor", "guid"], 2, "unknown flavor 'guid'"),
     (["doctor", "--target", "ftp://x", "--secret", "whsec_x"], 2, "full URL"),
 ])
 def test_gate_exit_codes(args, code, words):
