@@ -32,10 +32,15 @@ class DatabaseError(Exception):
 
 
 def sqlite_path(url: str) -> str:
-    """``sqlite:///rel/path``, ``sqlite:////abs/path`` or ``sqlite:///:memory:`` -> file path."""
-    if not url.startswith("sqlite:///"):
+    """``sqlite:///rel/path`` or ``sqlite:////abs/path`` -> file path."""
+    if not url.startswith("sqlite:///") or not url[len("sqlite:///"):]:
         raise DatabaseError("a SQLite URL looks like sqlite:///path/to/file.sqlite3, got %r" % url)
-    return url[len("sqlite:///"):]
+    path = url[len("sqlite:///"):]
+    if path == ":memory:" or path.startswith("file::memory:"):
+        # Every thread and worker has its own connection: each would see its own empty database.
+        raise DatabaseError("an in-memory SQLite database cannot be shared by the receiver's threads and "
+                            "workers; give a file, e.g. sqlite:///posx.sqlite3")
+    return path
 
 
 class Tx:

@@ -51,3 +51,8 @@ def test_config_reads_the_guides_variables_and_keeps_the_secret_as_given():
     assert config.api_tokens == ("a", "b") and config.tiers_by_id["t1"].price == 5
     assert "whsec_abc\n" not in config.describe()
     assert ReceiverConfig.from_env(config.to_env()) == config
+
+
+def test_in_memory_sqlite_is_refused_with_the_reason(capsys):
+    assert cli.main(["--database-url", "sqlite:///:memory:"]) == 2
+    assert "in-memory SQLite database cannot be shared" in capsys.readouterr().err
