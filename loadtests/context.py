@@ -48,6 +48,7 @@ class LoadContext:
         self.presigned: Deque[Flow] = deque()
         self.presigned_mode = opts.presigned > 0
         self.presigned_ran_out = False
+        self.started = False
         self.cpu_at_start = None
         self.cpu_used = None
 
@@ -79,6 +80,10 @@ class LoadContext:
         # What was prepared lives for the whole run: keep the collector from rescanning it
         # (a large pre-signed pool otherwise makes every full collection slower).
         gc.freeze()
+
+    def begin(self) -> None:
+        """The users start now."""
+        self.started = True
         # The generator's own CPU per request is what the signing-overhead benchmark
         # compares: unlike req/s, it barely moves when other work shares the machine.
         self.cpu_at_start = time.process_time()
@@ -102,6 +107,11 @@ def start(environment, source: str) -> LoadContext:
     global _current
     _current = LoadContext(environment, source)
     return _current
+
+
+def prepared() -> Optional[LoadContext]:
+    """A context built and prepared ahead whose users have not started yet, if any."""
+    return _current if _current is not None and not _current.started else None
 
 
 def current() -> LoadContext:

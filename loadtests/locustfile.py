@@ -10,7 +10,7 @@ import os
 
 from locust import events
 from locust.contrib.fasthttp import FastHttpSession
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
 from loadtests import checks, context, distributed, options
 from loadtests.ledger import Expectations
@@ -44,6 +44,20 @@ def _init(environment, **kw):
         opts.flow_rate_users = getattr(opts, "num_users", None) or 1
     if environment.runner is not None:
         distributed.register(environment, collector)
+    if isinstance(environment.runner, LocalRunner) and opts is not None and opts.headless:
+        # A headless single process knows its target now: make the orders (and pre-sign)
+        # before Locust's --run-time clock starts, so -t is the time the users run.
+        try:
+            _prepare(environment, "local")
+        except Exception as exc:  # the target is down, refuses the token, ...
+            raise SystemExit("cannot prepare the load test against %s: %s" % (environment.host, exc)) from None
+
+
+def _prepare(environment, source):
+    ctx = context.start(environment, source)
+    apply_mix(WebhookUser, ctx.mix)
+    ctx.prepare(FastHttpSession(environment.host, environment.events.request, None))
+    return ctx
 
 
 @events.test_start.add_listener
@@ -52,10 +66,8 @@ def _test_start(environment, **kw):
     if isinstance(runner, MasterRunner):
         collector.reset()
         return
-    source = runner.client_id if isinstance(runner, WorkerRunner) else "local"
-    ctx = context.start(environment, source)
-    apply_mix(WebhookUser, ctx.mix)
-    ctx.prepare(FastHttpSession(environment.host, environment.events.request, None))
+    ctx = context.prepared() or _prepare(environment, runner.client_id if isinstance(runner, WorkerRunner) else "local")
+    ctx.begin()
 
 
 @events.test_stop.add_listener

@@ -56,6 +56,12 @@ class OrderSettings:
                 "Content-Type": "application/json", "Accept": "application/json"}
 
 
+def _refusal(path: str, resp) -> "OrderCreationError":
+    if not resp.status_code:
+        return OrderCreationError("POST %s got no answer: %s" % (path, getattr(resp, "error", None) or "connection failed"))
+    return OrderCreationError("POST %s answered %s: %.300s" % (path, resp.status_code, resp.text))
+
+
 class OrderSource:
     """Makes orders through any Locust ``FastHttpSession`` (the user's, or a free-standing one)."""
 
@@ -73,7 +79,7 @@ class OrderSource:
                          name="orders: create", catch_response=True) as resp:
             if resp.status_code != 201:
                 resp.failure("order creation answered %s" % resp.status_code)
-                raise OrderCreationError("POST %s answered %s: %.300s" % (ORDERS_PATH, resp.status_code, resp.text))
+                raise _refusal(ORDERS_PATH, resp)
             return Order.from_json(resp.json())
 
     def _create_bulk(self, client, count: int) -> List[Order]:
@@ -86,8 +92,7 @@ class OrderSource:
                          name="orders: bulk", catch_response=True) as resp:
             if resp.status_code not in (200, 201):
                 resp.failure("bulk order creation answered %s" % resp.status_code)
-                raise OrderCreationError("POST %s answered %s: %.300s"
-                                         % (self.settings.bulk_path, resp.status_code, resp.text))
+                raise _refusal(self.settings.bulk_path, resp)
             data = resp.json()
             rows = (data.get("data") or data.get("orders")) if isinstance(data, dict) else data
             if not isinstance(rows, list) or len(rows) != count:
