@@ -24,6 +24,31 @@ def test_every_order_of_a_payments_events(posx, perm):
     posx.expect(order, status="paid", paid_at=True, allocations=1, commissions=1)
 
 
+DECLINE_EVENTS = ("payment_intent.created", "charge.failed", "payment_intent.payment_failed")
+DECLINE_PERMUTATIONS = list(itertools.permutations(DECLINE_EVENTS))
+
+
+@pytest.mark.tags("ordering", "decline")
+@pytest.mark.parametrize("perm", DECLINE_PERMUTATIONS,
+                         ids=["-".join(t.split(".")[-1] for t in p) for p in DECLINE_PERMUTATIONS])
+def test_every_order_of_a_declines_events(posx, perm):
+    order = posx.create_order()
+    posx.pay(order, card="0002", deliver=False)
+    posx.deliver(order, order_of_types=perm)
+    posx.expect(order, status="failed", paid_at=False, allocations=0, commissions=0)
+
+
+@pytest.mark.tags("ordering", "duplicates")
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_shuffled_duplicated_and_late_delivery(posx, seed):
+    """Stripe's worst day: a seeded shuffle, every event twice, charge.updated a minute late."""
+    order = posx.create_order()
+    posx.pay(order, card="4242",
+             faults=["shuffle:%d" % seed, "duplicate:2", "delay:seconds=60,type=charge.updated"])
+    posx.expect(order, status="paid", paid_at=True, allocations=1, commissions=1)
+    posx.expect_deliveries(order, count=8, status="2xx")
+
+
 @pytest.mark.tags("ordering", "decline")
 def test_stale_failure_after_success_keeps_the_payment(posx):
     order = posx.create_order()
