@@ -20,9 +20,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
-from harness.receiver.config import ReceiverConfig  # noqa: E402
-from harness.receiver.server import GunicornReceiver  # noqa: E402
-from tests.faults.support import PG_URL, drop_schema, new_schema, postgres_unavailable  # noqa: E402
+from tests.faults.support import gunicorn_receiver, postgres_unavailable  # noqa: E402
 from tests.storm import storm  # noqa: E402
 
 SECRET = "whsec_storm_bench_0123456789abcdef"
@@ -30,30 +28,15 @@ TOKEN = "posx-test-token"
 
 
 def one(db: str, args) -> int:
-    schema = None
-    tmp = tempfile.mkdtemp(prefix="posx-storm-")
-    if db == "sqlite":
-        url = "sqlite:///%s/storm.sqlite3" % tmp
-    else:
-        reason = postgres_unavailable()
-        if reason:
-            print("postgresql: skipped, %s" % reason)
-            return 2
-        url, schema = PG_URL, new_schema()
-    config = ReceiverConfig(webhook_secret=SECRET, mock_stripe=True, database_url=url, database_schema=schema,
-                            enable_fault_hooks=True)
-    srv = GunicornReceiver(config, workers=args.workers, threads=4, log_path=os.path.join(tmp, "gunicorn.log"))
-    srv.start()
-    try:
+    if db == "postgresql" and postgres_unavailable():
+        print("postgresql: skipped, %s" % postgres_unavailable())
+        return 2
+    with gunicorn_receiver(db, tempfile.mkdtemp(prefix="posx-storm-"), secret=SECRET, workers=args.workers) as srv:
         orders = storm.make_orders(srv.url, storm.orders_needed(args.events))
         the_plan = storm.plan(orders, args.events, seed=args.seed)
         counts = the_plan.counts()
         result = storm.Storm(srv.url, SECRET, lanes_in_parallel=args.lanes).run(the_plan)
         problems = storm.check(the_plan, result, srv.url, TOKEN)
-    finally:
-        srv.stop()
-        if schema:
-            drop_schema(schema)
     statuses = {}
     for a in result.answers:
         statuses[a.status] = statuses.get(a.status, 0) + 1

@@ -3,6 +3,7 @@ workers, a PostgreSQL database per test, a TCP proxy that can cut the database o
 ``stripe-sim serve`` as a subprocess."""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import select
@@ -81,6 +82,31 @@ def drop_schema(schema: str) -> None:
     import psycopg
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute('DROP SCHEMA IF EXISTS "%s" CASCADE' % schema)
+
+
+@contextlib.contextmanager
+def gunicorn_receiver(db: str, tmp_dir: str, secret: str = SECRET, workers: int = 2, threads: int = 4, **overrides):
+    """The reference receiver under gunicorn on a fresh SQLite file or PostgreSQL schema
+    (mock intents, fault hooks on), stopped and its schema dropped afterwards. Callers
+    skip first when ``postgres_unavailable()`` says why PostgreSQL cannot be used."""
+    from harness.receiver.config import ReceiverConfig
+    from harness.receiver.server import GunicornReceiver
+
+    schema = None
+    if db == "sqlite":
+        url = "sqlite:///%s" % os.path.join(tmp_dir, "posx.sqlite3")
+    else:
+        url, schema = PG_URL, new_schema()
+    config = ReceiverConfig(webhook_secret=secret, mock_stripe=True, database_url=url, database_schema=schema,
+                            enable_fault_hooks=True, **overrides)
+    srv = GunicornReceiver(config, workers=workers, threads=threads, log_path=os.path.join(tmp_dir, "gunicorn.log"))
+    try:
+        srv.start()
+        yield srv
+    finally:
+        srv.stop()
+        if schema:
+            drop_schema(schema)
 
 
 # -- a TCP proxy that can cut the database off --------------------------------------------

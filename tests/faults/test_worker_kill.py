@@ -13,41 +13,23 @@ retry of Stripe's test-mode schedule once the failure is on record.
 """
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import requests
 
 from harness.receiver.app import WEBHOOK_PATH
-from harness.receiver.config import ReceiverConfig
-from harness.receiver.server import GunicornReceiver
 from simulator.core import Simulator
-from tests.faults.support import (API_HEADERS, SECRET, TOKEN, child_pids, drop_schema, kill9, new_schema,
-                                  postgres_unavailable, wait_until, PG_URL)
+from tests.faults.support import (API_HEADERS, SECRET, TOKEN, child_pids, gunicorn_receiver, kill9,
+                                  postgres_unavailable, wait_until)
 
 RETRY_GAP = 601  # simulated seconds: past the test-mode schedule's first retry (10 min)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def receiver(request, tmp_path):
-    schema = None
-    if request.param == "sqlite":
-        url = "sqlite:///%s" % (tmp_path / "posx.sqlite3")
-    else:
-        reason = postgres_unavailable()
-        if reason:
-            pytest.skip("PostgreSQL test skipped: " + reason)
-        url, schema = PG_URL, new_schema()
-    config = ReceiverConfig(webhook_secret=SECRET, mock_stripe=True, database_url=url, database_schema=schema,
-                            enable_fault_hooks=True, outbox_poll_interval=0.02)
-    srv = GunicornReceiver(config, workers=2, threads=4, log_path=str(tmp_path / "gunicorn.log"))
-    srv.start()
-    try:
+    if request.param == "postgresql" and postgres_unavailable():
+        pytest.skip("PostgreSQL test skipped: " + postgres_unavailable())
+    with gunicorn_receiver(request.param, str(tmp_path), outbox_poll_interval=0.02) as srv:
         yield srv
-    finally:
-        srv.stop()
-        if schema:
-            drop_schema(schema)
 
 
 @pytest.fixture

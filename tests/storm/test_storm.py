@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.receiver.config import ReceiverConfig
-from harness.receiver.server import GunicornReceiver
-from tests.faults.support import PG_URL, drop_schema, new_schema, postgres_unavailable
+from tests.faults.support import gunicorn_receiver, postgres_unavailable
 from tests.storm import storm
 
 SECRET = "whsec_storm_0123456789abcdef0123"
@@ -19,26 +17,11 @@ TOKEN = "posx-test-token"
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def receiver(request, tmp_path):
-    schema = None
-    if request.param == "sqlite":
-        url = "sqlite:///%s" % (tmp_path / "storm.sqlite3")
-    else:
-        reason = postgres_unavailable()
-        if reason:
-            pytest.skip("PostgreSQL test skipped: " + reason)
-        url, schema = PG_URL, new_schema()
-    config = ReceiverConfig(webhook_secret=SECRET, mock_stripe=True, database_url=url, database_schema=schema,
-                            enable_fault_hooks=True)
-    log_path = tmp_path / "gunicorn.log"
-    srv = GunicornReceiver(config, workers=2, threads=4, log_path=str(log_path))
-    srv.start()
-    try:
+    if request.param == "postgresql" and postgres_unavailable():
+        pytest.skip("PostgreSQL test skipped: " + postgres_unavailable())
+    with gunicorn_receiver(request.param, str(tmp_path), secret=SECRET) as srv:
         yield srv
-    finally:
-        srv.stop()
-        if schema:
-            drop_schema(schema)
-    assert SECRET not in log_path.read_text(errors="replace"), "the webhook secret was logged in full"
+    assert SECRET not in (tmp_path / "gunicorn.log").read_text(errors="replace"), "the webhook secret was logged in full"
 
 
 def weather(srv, total: int) -> dict:
