@@ -145,3 +145,16 @@ def test_python_adapter_by_dotted_path_and_user_scenarios():
     assert len(retry) == 3 and all(s["outcome"] == "skipped" for s in retry), retry
     assert all("the sample adapter offers no fault hooks" in s["message"] for s in retry), retry
     assert proc.returncode == 0, proc.stderr
+
+
+def test_inject_mode_adopts_intents_made_elsewhere():
+    """The bundled receiver makes its intents locally (MOCK_STRIPE); the simulator adopts
+    them by id and pays them; the scenario that needs api mode is skipped, saying so."""
+    proc = cli("run", "--mode", "inject", "-n", "1", "-t", "smoke", "-t", "race", "-t", "refund", "--json")
+    doc = json.loads(proc.stdout)
+    outcomes = {s["name"].split("::")[-1]: s for s in doc["scenarios"]}
+    assert outcomes["test_success_pays_once"]["outcome"] == "passed", outcomes
+    assert outcomes["test_refund_after_payment"]["outcome"] == "passed", outcomes
+    assert outcomes["test_event_before_its_order_exists"]["outcome"] == "skipped"
+    assert "only be staged in api mode" in outcomes["test_event_before_its_order_exists"]["message"]
+    assert proc.returncode == 0, proc.stderr
