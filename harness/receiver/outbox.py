@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from typing import Optional
 
 from . import store
@@ -25,6 +26,7 @@ log = logging.getLogger("posx.receiver")
 
 MAX_ATTEMPTS = 5
 BATCH = 100
+CHECKPOINT_EVERY = 1.0  # seconds; see Database.checkpoint
 
 
 class _TaskFailed(Exception):
@@ -145,8 +147,12 @@ class OutboxWorker:
     def loop(self) -> None:
         interval = self.config.outbox_poll_interval
         idle_rounds = 0
+        next_checkpoint = time.monotonic() + CHECKPOINT_EVERY
         while not self._stop.is_set():
             try:
+                if time.monotonic() >= next_checkpoint:
+                    next_checkpoint = time.monotonic() + CHECKPOINT_EVERY
+                    self.db.checkpoint()
                 worked = self.run_one()
                 if not worked and idle_rounds % 20 == 0:
                     worked = self.sweep_pending() > 0

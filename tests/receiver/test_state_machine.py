@@ -204,3 +204,15 @@ def test_the_guides_log_lines_and_never_the_secret(make_client, caplog):
         assert expected in lines, expected
     assert not any(SECRET in line for line in lines)
     assert any("POSX receiver ready" in line and "whsec_rece" in line for line in lines)
+
+
+def test_worker_checkpoint_folds_the_wal_back(make_client):
+    client = make_client()
+    for _ in range(3):
+        client.create_order()
+    db = client.app.db
+    db.checkpoint()
+    if db.dialect == "sqlite":
+        busy, wal_pages, folded = db.connection().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert busy == 0 and wal_pages == folded
+        assert db.connection().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 20000
