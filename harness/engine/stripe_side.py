@@ -29,13 +29,11 @@ def card_token(card) -> str:
     from simulator.backend.cards import BY_NUMBER, BY_TOKEN
 
     text = CARD_ALIASES.get(str(card).strip(), str(card).strip()).replace(" ", "")
-    if text in BY_TOKEN:
-        return next(t for t in BY_TOKEN[text].tokens if t.startswith("pm_")) if any(
-            t.startswith("pm_") for t in BY_TOKEN[text].tokens) else text
-    matches = [c for number, c in BY_NUMBER.items() if number == text or (len(text) == 4 and number.endswith(text))]
-    if not matches:
+    found = BY_TOKEN.get(text) or next(
+        (c for number, c in BY_NUMBER.items() if number == text or (len(text) == 4 and number.endswith(text))), None)
+    if found is None:
         raise ValueError("unknown test card %r (use a Stripe test card number, its last 4 digits, or pm_card_...)" % card)
-    return next(t for t in matches[0].tokens if t.startswith("pm_"))
+    return next((tok for tok in found.tokens if tok.startswith("pm_")), text)
 
 
 @dataclass

@@ -206,8 +206,12 @@ def _check_values(path: str, line: int, name: str, args: dict) -> None:
     def fail(msg: str):
         raise ScenarioFileError(path, line, "step %s: %s" % (name, msg))
 
-    if "card" in args and not isinstance(args["card"], (str, int)):
-        fail("card must be a test card number, its last 4 digits, or a pm_card_... id")
+    if "card" in args:
+        from harness.engine.stripe_side import card_token
+        try:
+            card_token(args["card"])
+        except ValueError as exc:
+            fail(str(exc))
     if "faults" in args:
         from simulator.delivery.faults import FaultError, parse_faults
         try:
@@ -244,7 +248,7 @@ def run(scenario: Scenario, posx) -> None:
                 if alias:
                     orders[alias] = latest
                 continue
-            action: Callable = getattr(posx, _METHOD.get(st.name, st.name))
+            action: Callable = getattr(posx, st.name)
             if st.name in ("fail_next_webhooks", "crash_next_webhooks"):
                 action(args.get("count", 1))
             elif st.name == "expect":
@@ -260,5 +264,3 @@ def run(scenario: Scenario, posx) -> None:
 
             raise ScenarioFailure("%s:%d: step %d (%s) failed\n%s" % (scenario.path, st.line, index, st.name, exc)) from None
 
-
-_METHOD: dict = {}

@@ -33,6 +33,7 @@ def test_a_valid_file_gives_named_tagged_steps(tmp_path):
     ("steps:\n  - create_order: {}\n  - pya: {card: '4242'}\n", 3, "unknown step 'pya'"),
     ("steps:\n  - create_order: {}\n  - pay: {card: '4242', faults: [duplicat]}\n", 3, "unknown fault 'duplicat'"),
     ("steps:\n  - create_order: {}\n  - expect: {status: payed}\n", 3, "status must be one of"),
+    ("steps:\n  - create_order: {}\n  - pay: {card: '1234'}\n", 3, "unknown test card '1234'"),
     ("steps:\n  - create_order: {}\n  - expect: {allocations: -1}\n", 3, "whole number"),
     ("steps:\n  - pay: {card: '4242'}\n", 2, "first step must be create_order"),
     ("steps:\n  - create_order: {}\n  - pay: {order: other}\n", 3, "before a create_order with as: other"),
