@@ -53,7 +53,7 @@ def test_fresh_timestamp_per_call_changes_signature():
     ("t=abc,v1=00", "Unable to extract timestamp and signatures from header"),
     ("t=%d,v0=00" % int(time.time()), "No signatures found with expected scheme v1"),
     ("t=%d,v1=00" % int(time.time()), "No signatures found matching the expected signature for payload"),
-])
+], ids=["none", "garbage", "bad_t", "v0_only", "wrong_v1"])  # fixed ids: time-based ones differ between xdist workers
 def test_each_failure_message(header, message):
     with pytest.raises(signing.SignatureVerificationError) as exc:
         signing.verify_header(BODY, header, SECRET)
