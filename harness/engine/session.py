@@ -60,7 +60,9 @@ def simulator(options: HarnessOptions) -> Iterator[SimHandle]:
     # The engine is made after the app: the harness drives it in process and needs none of
     # its /_sim/ control routes.
     server = SimulatorServer(sim, host=options.sim_host, port=port).start()
-    ensure_engine(sim)
+    from harness.engine.stripe_side import DELIVERY_TIMEOUT, EXTERNAL_DELIVERY_TIMEOUT
+
+    ensure_engine(sim, DELIVERY_TIMEOUT if options.embedded else EXTERNAL_DELIVERY_TIMEOUT)
     try:
         yield SimHandle(sim, server, StripeSide(sim, server.url))
     finally:

@@ -20,7 +20,11 @@ CARD_ALIASES = {"success": "4242", "decline": "0002", "generic_decline": "0002",
 # A second ad-hoc endpoint with the same URL and one extra (unknown) secret: its deliveries
 # carry two v1 signatures, one valid, so the receiver accepts them; being another endpoint
 # it has its own lane, which is how two *different* events reach the target at once.
-DELIVERY_TIMEOUT = 3.0
+# Stripe publishes no delivery timeout (its CLI waits 30 s). The bundled receiver answers in
+# milliseconds, so a short one keeps the timeout scenario quick; a deploy over the network
+# gets more room.
+DELIVERY_TIMEOUT = 2.0
+EXTERNAL_DELIVERY_TIMEOUT = 10.0
 DECOY_SECRET = "whsec_posx_harness_parallel_lane_decoy"
 
 
@@ -180,11 +184,10 @@ def expected_attempts(records: Sequence, specs: Sequence) -> int:
     return total
 
 
-def ensure_engine(sim):
+def ensure_engine(sim, timeout: float = DELIVERY_TIMEOUT):
     """The simulator's delivery engine, created on first use when nothing wired one."""
     if getattr(sim, "engine", None) is None:
         from simulator.delivery import DeliveryEngine
 
-        # Stripe publishes no timeout; a short one keeps the timeout scenario quick.
-        sim.engine = DeliveryEngine(sim.backend, sim.clock, sim.rng, workers=8, timeout=DELIVERY_TIMEOUT)
+        sim.engine = DeliveryEngine(sim.backend, sim.clock, sim.rng, workers=8, timeout=timeout)
     return sim.engine
