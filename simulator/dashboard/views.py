@@ -100,7 +100,8 @@ def create_blueprint(sim) -> Blueprint:
                         "csrf")
         home = url_for(".index")
         back = request.form.get("next") or ""
-        if not back.startswith(home):  # only back into the dashboard, never elsewhere
+        # Only back into the dashboard, never elsewhere; a newline in it made the redirect a 500.
+        if not back.startswith(home) or not back.isprintable():
             back = home
         if sim.engine is None:
             return page(400, "this simulator runs without a delivery engine, so nothing can be resent")
