@@ -32,7 +32,10 @@ def _fault(text: str):
 
 def _secret(text: str) -> str:
     if not text.startswith("whsec_") or len(text) <= len("whsec_"):
-        raise argparse.ArgumentTypeError("a webhook signing secret starts with whsec_, got %r" % text)
+        from simulator.signing import redact_secret
+
+        # Redacted: what lands here by mistake is often a real key, and this goes to CI logs.
+        raise argparse.ArgumentTypeError("a webhook signing secret starts with whsec_, got %s" % redact_secret(text))
     return text
 
 
