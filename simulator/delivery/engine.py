@@ -891,4 +891,8 @@ def check_secrets(secrets: list) -> None:
         raise ValueError("a signing secret is needed (whsec_...)")
     for s in secrets:
         if not isinstance(s, str) or not s.startswith("whsec_") or len(s) <= len("whsec_"):
-            raise ValueError("a signing secret must start with whsec_, got %r" % (s if isinstance(s, str) else type(s).__name__))
+            from simulator.signing import redact_secret
+
+            # Redacted: what lands here by mistake is often a real key (sk_test_...).
+            raise ValueError("a signing secret must start with whsec_, got %s"
+                             % (redact_secret(s) if isinstance(s, str) else type(s).__name__))
