@@ -319,3 +319,27 @@ def test_receiver_refuses_a_body_over_the_limit_before_reading_it(tmp_path):
         assert "bytes" in json.loads(body)["error"]
     finally:
         app.close()
+
+
+# -- a key pasted where a webhook secret belongs is not echoed back whole -------------------
+
+MISPLACED = "sk_test_pasted_in_the_wrong_place_0123456789"
+
+
+def test_trigger_cli_does_not_echo_a_misplaced_key(capsys):
+    from simulator.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["trigger", "payment_intent.succeeded", "--to", "http://127.0.0.1:9/hook", "--secret", MISPLACED])
+    err = capsys.readouterr().err
+    assert "whsec_" in err, err  # it still says what is wrong
+    assert MISPLACED not in err and MISPLACED[8:] not in err, err
+
+
+def test_control_plane_does_not_echo_a_misplaced_key(sim):
+    client = create_app(sim).test_client()
+    resp = client.post("/_sim/trigger", json={"flow": "payment_intent.succeeded", "to": "http://127.0.0.1:9/hook",
+                                              "secret": MISPLACED})
+    assert resp.status_code == 400
+    text = resp.get_data(as_text=True)
+    assert "whsec_" in text and MISPLACED not in text and MISPLACED[8:] not in text, text
