@@ -55,14 +55,15 @@ def simulator(options: HarnessOptions) -> Iterator[SimHandle]:
     from simulator.core import Simulator
     from simulator.server import SimulatorServer
 
-    sim = Simulator(seed=session_seed(options), time_scale=TIME_SCALE, delivery=False)
-    port = options.sim_port if worker_index() == 0 else 0
-    # The engine is made after the app: the harness drives it in process and needs none of
-    # its /_sim/ control routes.
-    server = SimulatorServer(sim, host=options.sim_host, port=port).start()
     from harness.engine.stripe_side import DELIVERY_TIMEOUT, EXTERNAL_DELIVERY_TIMEOUT
 
-    ensure_engine(sim, DELIVERY_TIMEOUT if options.embedded else EXTERNAL_DELIVERY_TIMEOUT)
+    # The engine exists before the app is built, so its /_sim/ routes and the delivery
+    # dashboard show the scenarios' deliveries (posx-harness run --sim-port N -n 1).
+    timeout = DELIVERY_TIMEOUT if options.embedded else EXTERNAL_DELIVERY_TIMEOUT
+    sim = Simulator(seed=session_seed(options), time_scale=TIME_SCALE, delivery={"workers": 8, "timeout": timeout})
+    port = options.sim_port if worker_index() == 0 else 0
+    server = SimulatorServer(sim, host=options.sim_host, port=port).start()
+    ensure_engine(sim, timeout)  # a Simulator built without one (delivery=False) still works
     try:
         yield SimHandle(sim, server, StripeSide(sim, server.url))
     finally:
