@@ -3,6 +3,7 @@ the error-shape checks, and a fingerprint of backend state to compare around a r
 from __future__ import annotations
 
 import json
+import os
 
 from hypothesis import HealthCheck, settings
 
@@ -13,7 +14,9 @@ API_KEY = "sk_test_hostile_0123456789abcdef"
 AUTH = {"Authorization": "Bearer %s" % API_KEY}
 
 # Hypothesis budgets: enough examples to find parser bugs, few enough to stay in seconds.
-FAST = settings(max_examples=120, deadline=None, derandomize=True,
+# HOSTILE_EXAMPLES=2000 searches further with fresh random examples (a local hunt, not CI).
+_HUNT = int(os.environ.get("HOSTILE_EXAMPLES") or 0)
+FAST = settings(max_examples=_HUNT or 120, deadline=None, derandomize=not _HUNT,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.filter_too_much])
 
