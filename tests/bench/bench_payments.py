@@ -76,11 +76,13 @@ def client_worker(url: str, payments: int, threads: int, start_at: float, out) -
     out.put((done, errors, usage.ru_utime + usage.ru_stime))
 
 
-def start_server_process(seed: int, kind: str) -> tuple[subprocess.Popen, str]:
+def start_server_process(seed: int, kind: str, canned: bool = False) -> tuple[subprocess.Popen, str]:
     # `stripe-sim serve`, through its module so the bench does not depend on the entry point being installed.
     code = ("import argparse, sys; from simulator.cli import serve; p = argparse.ArgumentParser(); "
             "serve.add_arguments(p); sys.exit(serve.run(p.parse_args(sys.argv[1:])))")
     cmd = [sys.executable, "-c", code, "--port", "0", "--seed", str(seed), "--server", kind]
+    if canned:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-canned"]
     proc = subprocess.Popen(cmd, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 30
     lines = []
@@ -89,7 +91,7 @@ def start_server_process(seed: int, kind: str) -> tuple[subprocess.Popen, str]:
         if not line:
             break
         lines.append(line)
-        m = re.search(r"listening on (http://\S+)", line)
+        m = re.search(r"listening on (http://[^\s]+)", line)
         if m:
             return proc, m.group(1)
     proc.kill()
@@ -101,6 +103,39 @@ def process_cpu(pid: int) -> float:
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def serve_canned() -> None:
+    """The ceiling: cheroot answering every request with a canned PaymentIntent, no simulator."""
+    import json
+    import signal
+    import threading
+
+    from simulator.core import Simulator
+    from simulator.server import SimulatorServer
+
+    sim = Simulator(seed=1, delivery=False)
+    pi = sim.backend.create_payment_intent({"amount": "1000", "currency": "usd", "payment_method": "pm_card_visa"},
+                                           request={"id": "req_canned", "idempotency_key": None})
+    created = json.dumps(pi).encode()
+    confirmed = json.dumps(sim.backend.confirm_payment_intent(pi["id"], {}, request={
+        "id": "req_canned", "idempotency_key": None})).encode()
+
+    def app(environ, start_response):
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        body = confirmed if environ.get("PATH_INFO", "").endswith("/confirm") else created
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                                  ("Request-Id", "req_canned")])
+        return [body]
+
+    holder = SimulatorServer(sim)
+    server, serve = holder._build_cheroot(app)
+    threading.Thread(target=serve, daemon=True).start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("canned server listening on http://127.0.0.1:%d" % holder.port, flush=True)
+    stop.wait()
+    server.stop()
 
 
 def rates(times: list[float], t0: float) -> dict:
@@ -123,8 +158,14 @@ def main(argv=None) -> int:
                    help="serve from a SimulatorServer thread in this process instead of `stripe-sim serve`")
     p.add_argument("--server", default="cheroot", choices=("cheroot", "waitress", "werkzeug"),
                    help="the WSGI server SimulatorServer uses (default cheroot)")
+    p.add_argument("--canned", action="store_true",
+                   help="the ceiling: clients against cheroot answering canned PaymentIntents (no simulator)")
+    p.add_argument("--serve-canned", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--url", help="benchmark an already running simulator at this URL")
     args = p.parse_args(argv)
+    if args.serve_canned:
+        serve_canned()
+        return 0
     if args.payments < args.clients * args.threads * 10:
         p.error("--payments must be at least 10 per client thread")
 
@@ -138,10 +179,12 @@ def main(argv=None) -> int:
         server = SimulatorServer(Simulator(seed=args.seed), server=args.server).start()
         url = server.url
     else:
-        proc, url = start_server_process(args.seed, args.server)
+        proc, url = start_server_process(args.seed, args.server, canned=args.canned)
     setup = "in-process SimulatorServer" if args.in_process else ("stripe-sim serve (separate process)"
                                                                    if not args.url else url)
-    if not args.url:
+    if args.canned:
+        setup = "CANNED responses (ceiling, no simulator), cheroot"
+    elif not args.url:
         setup += ", %s" % args.server
     print("server: %s at %s; clients: %d process(es) x %d thread(s); %d payments"
           % (setup, url, args.clients, args.threads, args.payments), flush=True)
