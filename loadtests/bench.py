@@ -146,6 +146,10 @@ def locust_run(url: str, orders_path: str, workdir: str, name: str, users: int, 
     row["verdict"] = [f["kind"] for f in verdict["failures"]]
     if verdict["failures"]:
         row["messages"] = [f["message"][:400] for f in verdict["failures"]]
+    elif out.returncode:
+        # Locust's own non-zero code: keep its error lines so the figure can be explained.
+        row["locust_errors"] = [l for l in (out.stdout + out.stderr).splitlines()
+                                if "Error" in l or "Traceback" in l or "Exception" in l][:10]
     return row
 
 
