@@ -122,7 +122,10 @@ def create_blueprint(engine) -> Blueprint:
         if body.get("idle"):
             engine.wait_idle(timeout)
             return _json({"idle": True, "status": engine.status()})
-        filters = _filters(body.get("filters") or {})
+        raw_filters = body.get("filters") or {}
+        if not isinstance(raw_filters, dict):  # {"filters": 5} iterated an int: a 500
+            raise BadInput("filters must be an object such as {\"type\": \"charge.succeeded\"}", "filters")
+        filters = _filters(raw_filters)
         count = body.get("count", 1)
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise BadInput("count must be an integer >= 1, got %r" % (count,), "count")
