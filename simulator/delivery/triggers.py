@@ -86,6 +86,13 @@ def parse_request(body: dict) -> TriggerRequest:
         raise TriggerError("unknown field %r (known: %s)" % (unknown[0], ", ".join(sorted(KNOWN_FIELDS))), unknown[0])
     if not body.get("flow") or not isinstance(body["flow"], str):
         raise TriggerError("flow is required: an event type or flow name (see GET /_sim/flows)", "flow")
+    # Wrong JSON types reached code that expects strings ({"card": {}} -> .strip(): a 500).
+    for name in ("endpoint", "to", "secret", "currency", "payment_intent", "card"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            raise TriggerError("%s must be a string" % name, name)
+    if body.get("secrets") is not None and (not isinstance(body["secrets"], list)
+                                            or not all(isinstance(x, str) for x in body["secrets"])):
+        raise TriggerError("secrets must be a list of whsec_... strings", "secrets")
     secrets = body.get("secrets") or ([body["secret"]] if body.get("secret") else [])
     req = TriggerRequest(flow=body["flow"], endpoint=body.get("endpoint"), to=body.get("to"), secrets=list(secrets))
     try:
