@@ -108,7 +108,10 @@ def harness():
 
 def _check(h, method, path, resp, before, context):
     if resp.status_code >= 400:
-        assert_sim_error(resp, context)
+        if resp.content_type.startswith("text/html"):  # the dashboard answers a browser with a page
+            assert resp.status_code < 500, (context, resp.status_code)
+        else:
+            assert_sim_error(resp, context)
         assert h.fingerprint() == before, "a refused control request changed state: %s" % context
     else:
         assert resp.status_code < 300, context
