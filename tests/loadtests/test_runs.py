@@ -101,3 +101,16 @@ def test_master_with_two_workers_checks_every_workers_orders(tmp_path, reference
     assert sum(by_source.values()) == verdict["invariants"]["orders"]
     # --rate is shared by all users of all workers, not applied per worker.
     assert verdict["invariants"]["orders"] <= 40 * 3 * 1.25 + 6
+
+
+def test_a_receiver_that_accepts_old_signatures_fails_the_forged_check(tmp_path, tmp_path_factory):
+    # Signatures of any age pass this flaw: a replayed payment_intent.succeeded pays an
+    # order nobody paid, and the stale event was not rejected with 400.
+    with receiver(tmp_path_factory, "flaw-no-signature-tolerance") as lax:
+        code, verdict = run_load(tmp_path, *against(lax), "-t", "2s", "-u", "4", "--invariants-timeout", "2",
+                                 "--mix", "stale=50,forged=20,success=30")
+    kinds = {f["kind"] for f in verdict["failures"]}
+    assert "forged_accepted" in kinds, verdict
+    message = next(f["message"] for f in verdict["failures"] if f["kind"] == "forged_accepted")
+    assert "stale event for order" in message and "forged event" not in message  # forged ones still got 400
+    assert code == exit_code_for([Failure(k, "") for k in kinds])
