@@ -121,10 +121,9 @@ def fake_orders(count: int, path: str) -> None:
 
 def seed_orders(config, db, count: int, path: str) -> None:
     from harness.receiver.orders import bulk_create_orders
+    from loadtests.orders import write_orders_file
 
-    with open(path, "w", encoding="utf-8") as fh:
-        for order in bulk_create_orders(config, db, count):
-            fh.write(json.dumps({k: order[k] for k in ("id", "stripe_payment_intent_id", "amount", "currency")}) + "\n")
+    write_orders_file(bulk_create_orders(config, db, count), path)
 
 
 def locust_run(url: str, orders_path: str, workdir: str, name: str, users: int, duration: int,

@@ -101,6 +101,19 @@ class OrderSource:
             return [Order.from_json(r) for r in rows]
 
 
+ORDER_FIELDS = ("id", "stripe_payment_intent_id", "amount", "currency")
+
+
+def write_orders_file(rows, path: str) -> int:
+    """Orders made ahead (dicts with at least ``ORDER_FIELDS``), one JSON object per line."""
+    n = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps({k: row[k] for k in ORDER_FIELDS}) + "\n")
+            n += 1
+    return n
+
+
 def read_orders_file(path: str, index: int = 0, count: int = 1) -> List[Order]:
     """Orders made ahead, one JSON object per line; process ``index`` of ``count`` takes its share."""
     orders = []

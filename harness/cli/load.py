@@ -151,7 +151,8 @@ def run(args: argparse.Namespace) -> int:
         values = resolve(args)
         if values.get("mix"):
             parse_mix(values["mix"])
-    except (PresetError, MixError) as exc:
+        duration_seconds(str(values["duration"]))
+    except (PresetError, MixError, ValueError) as exc:
         print("posx-harness load: %s" % exc, file=sys.stderr)
         return 2
     if values.get("target"):
@@ -160,26 +161,58 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_embedded(values: Dict) -> int:
-    """Serve the reference receiver (gunicorn, 2 workers, temp SQLite) for the run."""
+    """Serve the reference receiver (gunicorn, 2 workers, temp SQLite) for the run.
+
+    Its orders are seeded straight into its database first (the receiver's own
+    ``bulk_create_orders``, local intents) and handed to Locust as an orders file; past
+    those, users make more through ``POST /api/v1/orders/``. The fault hooks stay off:
+    with them on, every webhook first claims its faults in a write transaction of its own,
+    which would be measured as the receiver's cost.
+    """
     from harness.receiver.config import ReceiverConfig
+    from harness.receiver.db import Database
+    from harness.receiver.orders import bulk_create_orders
     from harness.receiver.server import GunicornReceiver
-    from loadtests.orders import REFERENCE_BULK_PATH
+    from loadtests.orders import write_orders_file
 
     with tempfile.TemporaryDirectory(prefix="posx-load-") as tmp:
         secret = values.get("webhook_secret") or "whsec_load_" + secrets.token_hex(16)
         config = ReceiverConfig(webhook_secret=secret, mock_stripe=True, flavor=values.get("flavor") or "reference",
-                                database_url="sqlite:///%s" % os.path.join(tmp, "receiver.sqlite3"),
-                                # The bulk-orders admin route lives behind the hooks switch.
-                                enable_fault_hooks=True)
-        log_path = os.path.join(tmp, "receiver.log")
-        receiver = GunicornReceiver(config, workers=2, log_path=log_path)
+                                database_url="sqlite:///%s" % os.path.join(tmp, "receiver.sqlite3"))
+        db = Database(config.database_url)
+        db.migrate()
+        orders_path = os.path.join(tmp, "orders.jsonl")
+        write_orders_file(bulk_create_orders(config, db, orders_to_seed(values)), orders_path)
+        db.close()
+        receiver = GunicornReceiver(config, workers=2, log_path=os.path.join(tmp, "receiver.log"))
         receiver.start()
         print("posx-harness load: reference receiver (%s) on %s" % (config.flavor, receiver.url), file=sys.stderr)
         try:
-            values = dict(values, webhook_secret=secret)
-            values.setdefault("bulk_orders_path", None)
-            if values.get("bulk_orders_path") is None:
-                values["bulk_orders_path"] = REFERENCE_BULK_PATH
-            return run_locust(values, receiver.url)
+            return run_locust(dict(values, webhook_secret=secret, orders_file=orders_path), receiver.url)
         finally:
             receiver.stop()
+
+
+SEEDED_FLOWS_PER_SECOND = 400  # more than this machine's receiver takes; the API covers the rest
+
+
+def orders_to_seed(values: Dict) -> int:
+    """Enough orders for the run: one per flow, at the paced rate or a generous guess."""
+    if values.get("prefill_orders"):
+        return int(values["prefill_orders"])
+    seconds = duration_seconds(str(values.get("duration") or "10s"))
+    rate = float(values.get("rate") or 0) or SEEDED_FLOWS_PER_SECOND
+    return max(100, min(100_000, int(rate * seconds * 1.2) + 10 * int(values.get("users") or 1)))
+
+
+def duration_seconds(text: str) -> int:
+    """Locust's run-time format: ``90``, ``30s``, ``5m``, ``1h30m``."""
+    import re
+
+    if text.strip().isdigit():
+        return int(text)
+    parts = re.fullmatch(r"\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*", text)
+    if not parts or not any(parts.groups()):
+        raise ValueError("run time %r is not like 30s, 5m or 1h30m" % text)
+    h, m, s = (int(g or 0) for g in parts.groups())
+    return h * 3600 + m * 60 + s

@@ -54,6 +54,19 @@ def test_bad_mix_is_refused_before_anything_starts(capsys):
     assert "unknown kind 'sucess'" in capsys.readouterr().err
 
 
+def test_bad_duration_is_refused(capsys):
+    assert load.run(parse("-t", "ten seconds", "--target", "http://127.0.0.1:9")) == 2
+    assert "'ten seconds' is not like 30s" in capsys.readouterr().err
+
+
+def test_embedded_receiver_gets_enough_seeded_orders():
+    assert [load.duration_seconds(t) for t in ("90", "30s", "5m", "1h30m", "2m10s")] == [90, 30, 300, 5400, 130]
+    assert load.orders_to_seed({"rate": 40, "duration": "30m", "users": 20}) == int(40 * 1800 * 1.2) + 200
+    assert load.orders_to_seed({"rate": 0, "duration": "10s", "users": 10}) == 400 * 10 * 1.2 + 100
+    assert load.orders_to_seed({"prefill_orders": 123, "duration": "1h"}) == 123
+    assert load.orders_to_seed({"rate": 0, "duration": "100h", "users": 1}) == 100_000  # capped
+
+
 def test_check_options_have_environment_twins():
     out = run_isolated("""
         import json
