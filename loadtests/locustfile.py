@@ -1,7 +1,7 @@
 """Load test of a POSX Stripe webhook: ``locust -f loadtests/locustfile.py --host URL``.
 
-Also what ``posx-harness load`` runs. Options: ``locust -f loadtests/locustfile.py --help``
-(groups "POSX target", "POSX load", "POSX checks"); exit codes in docs/BENCHMARKS.md.
+Also what ``posx-harness load`` runs. Its own options (each with a ``LOCUST_*`` twin) are
+listed by ``locust -f loadtests/locustfile.py --help``; exit codes in docs/BENCHMARKS.md.
 """
 from __future__ import annotations
 
