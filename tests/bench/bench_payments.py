@@ -23,6 +23,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -138,6 +139,28 @@ def serve_canned() -> None:
     server.stop()
 
 
+def cpu_windows(times: list[float], samples: list[tuple[float, float]]):
+    """Server CPU ms per pair in the first and the last 10% of pairs, from the CPU samples."""
+    if len(samples) < 4:
+        return None
+    import bisect
+
+    stamps = [t for t, _ in samples]
+
+    def cpu_at(t: float) -> float:
+        i = min(max(bisect.bisect_left(stamps, t), 1), len(samples) - 1)
+        (t0, c0), (t1, c1) = samples[i - 1], samples[i]
+        return c0 + (c1 - c0) * (min(max(t, t0), t1) - t0) / max(t1 - t0, 1e-9)
+
+    times = sorted(times)
+    tenth = max(1, len(times) // 10)
+    first = (cpu_at(times[tenth - 1]) - cpu_at(samples[0][0])) * 1000 / tenth
+    last = (cpu_at(times[-1]) - cpu_at(times[-tenth - 1])) * 1000 / tenth
+    if first <= 0 or last <= 0:
+        return None
+    return first, last, first / last
+
+
 def rates(times: list[float], t0: float) -> dict:
     times = sorted(times)
     n = len(times)
@@ -197,14 +220,27 @@ def main(argv=None) -> int:
     try:
         for c in clients:
             c.start()
-        server_cpu0 = process_cpu(proc.pid if proc is not None else os.getpid())
+        server_pid = proc.pid if proc is not None else os.getpid()
+        server_cpu0 = process_cpu(server_pid)
+        samples, sampling = [], threading.Event()
+
+        def sample() -> None:
+            # (time, server CPU) pairs: CPU per pair within the first and last 10% windows shows
+            # whether the server slows down as state grows, whatever the neighbours are doing.
+            while not sampling.wait(0.1):
+                samples.append((time.time(), process_cpu(server_pid)))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         times, errors, client_cpu = [], [], 0.0
         for _ in clients:
             done, errs, cpu = out.get(timeout=3600)
             times.extend(done)
             errors.extend(errs)
             client_cpu += cpu
-        server_cpu = process_cpu(proc.pid if proc is not None else os.getpid()) - server_cpu0
+        server_cpu = process_cpu(server_pid) - server_cpu0
+        sampling.set()
+        sampler.join()
         for c in clients:
             c.join()
     finally:
@@ -228,6 +264,10 @@ def main(argv=None) -> int:
     print("overall: %.0f pairs/s (target >= %.0f)" % (r["overall"], TARGET_RATE))
     print("first 10%%: %.0f pairs/s; last 10%%: %.0f pairs/s; last/first = %.2f (target >= %.2f)"
           % (r["first10"], r["last10"], r["ratio"], TARGET_RATIO))
+    window = cpu_windows(times, samples)
+    if window is not None:
+        print("server CPU per pair: first 10%% %.2f ms, last 10%% %.2f ms; first/last = %.2f "
+              "(>= 0.9: no slow-down as state grows)" % window)
     if not args.in_process and not args.url:
         # On a shared machine the wall-clock rate depends on the neighbours; CPU per pair does not.
         print("CPU per pair: server %.2f ms, clients %.2f ms (clients include their start-up)"
