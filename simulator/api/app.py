@@ -32,8 +32,30 @@ _NOT_STORED = (InvalidRequestError,)
 _STATUS_LINES = {s.value: "%d %s" % (s.value, s.phrase) for s in HTTPStatus}
 
 
+try:
+    import orjson
+except ImportError:  # pragma: no cover - orjson is a dependency; the stdlib still works
+    orjson = None
+
+
 def _dumps(obj: Any) -> bytes:
+    if orjson is not None:
+        try:
+            return orjson.dumps(obj)
+        except TypeError:  # an int beyond 64 bits or a non-str key: the stdlib takes anything JSON
+            pass
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _fingerprint(method: str, path: str, params: dict, expand: list) -> bytes:
+    """What an idempotency key is bound to: the method, the path and the parameters."""
+    key = [method, path, params, expand]
+    if orjson is not None:
+        try:
+            return orjson.dumps(key, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            pass
+    return json.dumps(key, sort_keys=True).encode("utf-8")
 
 
 def _is_stored(exc: StripeError) -> bool:
@@ -94,7 +116,7 @@ class ApiApp:
                     if not idem_key:
                         raise InvalidRequestError("Idempotency-Key must not be empty.", param="Idempotency-Key")
                     request_info["idempotency_key"] = idem_key
-                    fingerprint = "%s %s %s" % (method, path, json.dumps([params, expand], sort_keys=True))
+                    fingerprint = _fingerprint(method, path, params, expand)
                     replay = sim.idempotency.begin(api_key, idem_key, fingerprint)
                     if replay is not None:
                         return replay.status, replay.body, self._headers(request_id, version, [

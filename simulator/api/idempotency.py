@@ -38,7 +38,7 @@ class StoredResponse:
 class _Entry:
     __slots__ = ("fingerprint", "response")
 
-    def __init__(self, fingerprint: str):
+    def __init__(self, fingerprint: bytes):
         self.fingerprint = fingerprint
         self.response: Optional[StoredResponse] = None  # None while the first request runs
 
@@ -56,7 +56,7 @@ class IdempotencyStore:
         with self._lock:
             self._entries.clear()
 
-    def begin(self, api_key: str, key: str, fingerprint: str) -> Optional[StoredResponse]:
+    def begin(self, api_key: str, key: str, fingerprint: bytes) -> Optional[StoredResponse]:
         """The stored answer to replay, or None: the caller runs the request, then ``finish`` or ``abandon``."""
         if len(key) > MAX_KEY_LENGTH:
             raise InvalidRequestError("Idempotency-Key is %d characters long; the maximum is %d."

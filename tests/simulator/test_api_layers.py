@@ -209,3 +209,13 @@ def test_get_requests_ignore_idempotency_keys(http):
     a = http.get("/v1/payment_intents", headers=dict(AUTH, **{"Idempotency-Key": "g"}))
     b = http.get("/v1/payment_intents?limit=3", headers=dict(AUTH, **{"Idempotency-Key": "g"}))
     assert a.status_code == b.status_code == 200
+
+
+def test_response_json_takes_what_the_fast_encoder_refuses():
+    from simulator.api.app import _dumps, _fingerprint
+
+    assert _dumps({"a": 10 ** 30, "s": "café"}) == '{"a":1000000000000000000000000000000,"s":"café"}'.encode()
+    assert _dumps({1: "x"}) == b'{"1":"x"}'
+    assert _fingerprint("POST", "/v1/x", {"b": "1", "a": "2"}, []) == \
+        _fingerprint("POST", "/v1/x", {"a": "2", "b": "1"}, [])
+    assert _fingerprint("POST", "/v1/x", {"a": "1"}, []) != _fingerprint("POST", "/v1/y", {"a": "1"}, [])
