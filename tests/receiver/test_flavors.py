@@ -138,10 +138,12 @@ def test_two_success_events_racing_for_one_order(make_client, monkeypatch, flavo
     assert len(view["allocations"]) == allocations
 
 
-def test_guide_handles_only_its_three_event_types(make_client):
+def test_guide_handles_only_its_required_event_types(make_client):
     client = make_client(flavor="guide")
     order = client.create_order()
-    assert client.deliver(event("charge.succeeded", charge(order)))[1]["result"] == "ignored"
+    assert client.deliver(event("payment_intent.canceled", payment_intent(order)))[1]["result"] == "ignored"
+    assert client.deliver(event("charge.refunded", charge(order)))[1]["result"] == "ignored"
+    assert client.deliver(event("charge.succeeded", charge(order)))[1]["result"] == "processed"
     assert client.deliver(event("payment_intent.succeeded", payment_intent(order)))[1]["result"] == "processed"
 
 
