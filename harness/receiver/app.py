@@ -66,7 +66,7 @@ class ReceiverApp:
     def __init__(self, config: Optional[ReceiverConfig] = None, start_worker: bool = True):
         self.config = config or ReceiverConfig.from_env()
         self.db = Database(self.config.database_url, self.config.database_schema)
-        self.db.migrate()
+        self.schema_ready = self._migrate()
         self.faults = FaultHooks(self.db)
         self.intents = PaymentIntents(self.config)
         self.workers: List[OutboxWorker] = []
@@ -97,10 +97,25 @@ class ReceiverApp:
         self.db.close()
 
     # -- WSGI --------------------------------------------------------------------------
+    def _migrate(self) -> bool:
+        try:
+            self.db.migrate()
+            return True
+        except Exception as exc:
+            # A worker (re)booting during a database blip must still boot: gunicorn stops the
+            # whole server when a worker fails to boot. Until the database is back: 503s.
+            log.error("Database unavailable at start (%s); answering 503 until it is back", exc)
+            self.db.close()
+            return False
+
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         try:
+            if not self.schema_ready:
+                self.schema_ready = self._migrate()
+                if not self.schema_ready:
+                    raise HttpError(503, "Database unavailable")
             if path == WEBHOOK_PATH:  # the hot path: no route matching
                 if method != "POST":
                     raise HttpError(405, "Use POST for the Stripe webhook")
