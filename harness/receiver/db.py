@@ -169,7 +169,7 @@ class Database:
     # -- transactions --------------------------------------------------------------------
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Tx]:
-        conn = self.connection()
+        self.connection()  # connect (if need be) before queueing on the writer lock
         # SQLite writers queue on an flock before BEGIN IMMEDIATE. SQLite's own busy
         # handler polls with sleeps of up to 100 ms, which under two busy gunicorn workers
         # turned a 0.2 ms transaction into a p99 of hundreds of ms; a blocked flock wakes
@@ -178,8 +178,7 @@ class Database:
         if lock_fd is not None:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
         try:
-            cur = conn.cursor()
-            cur.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+            cur = self._retry_if_stale(lambda c: c.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN"))
             try:
                 yield Tx(cur, self.dialect, self._convert)
             except BaseException:
@@ -197,9 +196,23 @@ class Database:
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list:
         """A read outside any explicit transaction (autocommit snapshot)."""
+        return self._retry_if_stale(lambda c: c.execute(self._convert(sql), params)).fetchall()
+
+    def _retry_if_stale(self, first):
+        """``first(cursor)`` on this thread's connection, once more on a new connection if the
+        old one turns out dead (PostgreSQL restarted or the network blipped while it sat idle).
+        Only for a statement that opens a transaction or reads: nothing has run yet, so
+        repeating it is safe; without this, each thread failed one request after a blip."""
         cur = self.connection().cursor()
-        cur.execute(self._convert(sql), params)
-        return cur.fetchall()
+        try:
+            first(cur)
+        except Exception as exc:
+            if psycopg is None or self.dialect != "postgresql" or not isinstance(exc, psycopg.OperationalError):
+                raise
+            self.close()
+            cur = self.connection().cursor()
+            first(cur)
+        return cur
 
     def checkpoint(self) -> None:
         """SQLite: fold the WAL back into the database file without blocking writers."""
