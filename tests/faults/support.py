@@ -99,7 +99,8 @@ def gunicorn_receiver(db: str, tmp_dir: str, secret: str = SECRET, workers: int 
         url, schema = PG_URL, new_schema()
     config = ReceiverConfig(webhook_secret=secret, mock_stripe=True, database_url=url, database_schema=schema,
                             enable_fault_hooks=True, **overrides)
-    srv = GunicornReceiver(config, workers=workers, threads=threads, log_path=os.path.join(tmp_dir, "gunicorn.log"))
+    srv = GunicornReceiver(config, workers=workers, threads=threads, log_path=os.path.join(tmp_dir, "gunicorn.log"),
+                           log_level=os.environ.get("POSX_FAULT_LOG_LEVEL", "warning"))
     try:
         srv.start()
         yield srv

@@ -20,8 +20,8 @@ from loadtests.events import EventFactory
 from loadtests.orders import Order
 from simulator.rng import SeededRandom
 from simulator.signing import generate_header
-from tests.faults.support import (API_HEADERS, PG_URL, SECRET, TOKEN, CuttableProxy, drop_schema, new_schema,
-                                  postgres_unavailable, wait_until)
+from tests.faults.support import (API_HEADERS, PG_URL, SECRET, TOKEN, CuttableProxy, child_pids, drop_schema, kill9,
+                                  new_schema, postgres_unavailable, wait_until)
 
 pytestmark = pytest.mark.postgres
 
@@ -138,6 +138,31 @@ def test_database_cut_in_the_middle_of_the_transaction(stack):
     assert proxy.cuts >= 1, "the proxy never saw the order's UPDATE"
     assert written_for(schema, order, event.id) == {"status": "pending", "event": 0, "pending_events": 0, "outbox": 0,
                                                     "allocations": 0, "commissions": 0}, "half-written"
+    proxy.restore()
+    result, answers = retry_until_accepted(srv, event)
+    assert result["result"] == "processed", (result, answers)
+    settled(srv, schema, order, event)
+
+
+def test_a_worker_rebooting_during_the_outage_does_not_stop_the_server(stack):
+    """gunicorn stops the whole server when a worker fails to boot; a worker replaced while
+    the database is away must boot anyway and answer 5xx until it is back."""
+    srv, proxy, schema = stack
+    order = make_order(srv)
+    event = paid_event(order)
+    workers = wait_until(lambda: (lambda p: p if len(p) == 2 else None)(child_pids(srv.proc.pid)), 20,
+                         "gunicorn's two workers")
+    proxy.cut()
+    kill9(workers[:1])
+    # Either the new worker boots without its database and says so, or the master gives up.
+    with open(srv.log_path, "rb") as log:
+        log.seek(0, 2)
+        wait_until(lambda: srv.proc.poll() is not None or b"Database unavailable at start" in log.read(), 30,
+                   "the replacement worker to boot while the database is away")
+    for _ in range(4):  # whichever worker answers, it answers, and with a 5xx
+        r = deliver(srv, event)
+        assert r.status_code >= 500, r.text
+    assert srv.proc.poll() is None, "the gunicorn master exited: a worker failed to boot"
     proxy.restore()
     result, answers = retry_until_accepted(srv, event)
     assert result["result"] == "processed", (result, answers)
