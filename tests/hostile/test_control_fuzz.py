@@ -247,3 +247,21 @@ def test_dashboard_resend_form_never_5xx(harness):
             assert resp.status_code == 400
 
     check()
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("/_sim/deliveries/wait", {"filters": 5, "timeout": 0.01}, "filters"),
+    ("/_sim/deliveries/wait", {"filters": ["type"], "timeout": 0.01}, "filters"),
+    ("/_sim/trigger", {"flow": "payment_intent.succeeded", "to": LOOPBACK_SINK, "secret": "whsec_x1234567",
+                       "card": {}}, "card"),
+    ("/_sim/trigger", {"flow": "payment_intent.succeeded", "endpoint": True}, "endpoint"),
+    ("/_sim/trigger", {"flow": "payment_intent.succeeded", "to": LOOPBACK_SINK, "secrets": 5}, "secrets"),
+    ("/_sim/trigger", {"flow": "payment_intent.succeeded", "to": 7, "secret": "whsec_x1234567"}, "to"),
+])
+def test_wrong_json_types_found_by_the_hunt_are_400s(harness, path, body, field):
+    """Regressions from HOSTILE_EXAMPLES runs: each of these was a 500."""
+    before = harness.fingerprint()
+    resp = harness.call("POST", path, data=json.dumps(body), headers={"Content-Type": "application/json"})
+    assert resp.status_code == 400, resp.get_data()
+    assert assert_sim_error(resp).get("field") == field
+    assert harness.fingerprint() == before
