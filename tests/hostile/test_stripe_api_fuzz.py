@@ -117,6 +117,17 @@ def test_random_requests_never_5xx_and_failures_change_nothing():
     assert app.extensions["stripe_sim"].unexpected == [], "the 500 safety net caught a bug"
 
 
+_APP: list = []
+
+
+def _shared():
+    """One simulator for every example of a property (hypothesis runs them in one test call)."""
+    if not _APP:
+        sim, _ = populated_sim()
+        _APP.extend([sim, app_for(sim)])
+    return _APP[0], _APP[1]
+
+
 @given(authz=st.one_of(HEADER_TEXT, st.sampled_from([
     "Bearer", "Bearer ", "Bearer pk_test_x", "Bearer sk_live_abcdefgh1234", "Bearer rk_test_abc", "Basic !!!",
     "Basic " + "c2tfdGVzdF94Og==", "Bearer sk_test_", "bearer sk_test_ok", "Digest x"])))
@@ -137,17 +148,6 @@ def test_any_authorization_header_is_a_401_or_a_test_key(authz):
         assert resp.status_code == 401, (authz, err)
         assert state_of(sim) == before
         assert "sk_live_abcdefgh1234" not in err["message"], "a live key echoed back in full"
-
-
-_APP: list = []
-
-
-def _shared():
-    """One simulator for every example of a property (hypothesis runs them in one test call)."""
-    if not _APP:
-        sim, _ = populated_sim()
-        _APP.extend([sim, app_for(sim)])
-    return _APP[0], _APP[1]
 
 
 @pytest.mark.parametrize("size", [1024 * 1024 + 1, 5 * 1024 * 1024])
