@@ -50,7 +50,12 @@ def start_serve(*args):
 
 def stop(proc):
     proc.send_signal(signal.SIGTERM)
-    code = proc.wait(timeout=20)
+    try:
+        code = proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # never leave a server behind; the test fails on the missing exit
+        proc.wait(5)
+        raise AssertionError("stripe-sim serve did not stop within 20 s of SIGTERM")
     out = []
     while True:  # the pump thread hands over the rest of the output, then "" at EOF
         line = proc.lines.get(timeout=10)
