@@ -12,6 +12,8 @@ from typing import Any, Optional
 
 from simulator.objects import API_VERSION
 
+from .lists import compact_dumps, compact_loads
+
 
 class EventRecord:
     __slots__ = ("id", "type", "created", "available_at", "payment_intent", "object_ids",
@@ -36,8 +38,7 @@ class EventRecord:
         self.api_version = api_version
         self.seq = seq
         self._object_json = object_json
-        self._previous_json = None if previous_attributes is None else json.dumps(
-            previous_attributes, separators=(",", ":"))
+        self._previous_json = None if previous_attributes is None else compact_dumps(previous_attributes)
 
     @property
     def request(self) -> dict:
@@ -46,14 +47,14 @@ class EventRecord:
     @property
     def object(self) -> dict:
         """A fresh copy of ``data.object``."""
-        return json.loads(self._object_json)
+        return compact_loads(self._object_json)
 
     @property
     def event(self) -> dict[str, Any]:
         """The event exactly as the API and webhooks show it (a fresh dict on every access)."""
-        data: dict[str, Any] = {"object": json.loads(self._object_json)}
+        data: dict[str, Any] = {"object": compact_loads(self._object_json)}
         if self._previous_json is not None:
-            data["previous_attributes"] = json.loads(self._previous_json)
+            data["previous_attributes"] = compact_loads(self._previous_json)
         return {
             "id": self.id,
             "object": "event",

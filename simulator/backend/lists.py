@@ -15,7 +15,38 @@ from typing import Callable, Iterable, Optional, Sequence
 from simulator.errors import InvalidRequestError
 from simulator.objects import clone
 
-_DUMPS = json.JSONEncoder(separators=(",", ":")).encode
+_STD_DUMPS = json.JSONEncoder(separators=(",", ":")).encode
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - orjson is a dependency; the stdlib still works
+    orjson = None
+
+
+def compact_dumps(obj) -> str:
+    """Compact JSON text of a stored object or event.
+
+    Every action encodes the objects it changed and every event's object, and decodes them
+    again when read: with the stdlib that was a fifth of the server's CPU per payment;
+    orjson does it 5-10x faster. Text round-trips to equal values either way (no object
+    holds NaN or Infinity: parameters decode to ints and strings); what orjson refuses
+    (ints beyond 64 bits, non-str keys) goes through the stdlib.
+    """
+    if orjson is not None:
+        try:
+            return orjson.dumps(obj).decode("utf-8")
+        except TypeError:
+            pass
+    return _STD_DUMPS(obj)
+
+
+def compact_loads(text):
+    if orjson is not None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:  # e.g. a big int or NaN the stdlib wrote: it reads it back
+            pass
+    return json.loads(text)
 
 DEFAULT_LIMIT = 10
 
@@ -223,7 +254,7 @@ class CompactIndex(Index):
             text = self.objects.get(obj_id)
             if text is None:
                 return None
-            obj = self.live[obj_id] = json.loads(text)
+            obj = self.live[obj_id] = compact_loads(text)
         return obj
 
     def read(self, obj_id: str) -> Optional[dict]:
@@ -231,7 +262,7 @@ class CompactIndex(Index):
         if obj is not None:
             return clone(obj)
         text = self.objects.get(obj_id)
-        return None if text is None else json.loads(text)
+        return None if text is None else compact_loads(text)
 
     def _export(self, obj_id: str, render: Callable):
         return self.read(obj_id)  # already a fresh copy
@@ -242,5 +273,5 @@ class CompactIndex(Index):
     def flush(self) -> None:
         if self.live:
             for obj_id, obj in self.live.items():
-                self.objects[obj_id] = _DUMPS(obj)
+                self.objects[obj_id] = compact_dumps(obj)
             self.live.clear()

@@ -12,11 +12,9 @@ from simulator.errors import InvalidRequestError, ResourceMissingError
 
 from . import params as P
 from .events import EventRecord
-from .lists import Index
+from .lists import Index, compact_dumps
 
 log = logging.getLogger(__name__)
-
-_DUMPS = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def related_ids(obj: dict) -> tuple[Optional[str], tuple]:
@@ -70,7 +68,7 @@ class EventsMixin:
             else:
                 event_id = self.new_id("evt")
             record = EventRecord(
-                event_id, type, int(now), _DUMPS(obj), previous_attributes=previous_attributes,
+                event_id, type, int(now), compact_dumps(obj), previous_attributes=previous_attributes,
                 request=request, available_at=now + max(0.0, float(delay)), payment_intent=intent,
                 object_ids=ids, pending_webhooks=self._subscriber_count(type),
                 seq=len(self._events.order))
