@@ -128,6 +128,7 @@ class SimulatorServer:
         server = wsgi.Server((self.host, self.port), app, numthreads=self.threads, server_name="stripe-sim",
                              shutdown_timeout=1, timeout=30)
         server.ConnectionClass = _fast_connection_class()
+        server.gateway = _one_write_gateway_class()
         # The serve loop checks for stop() between selects: a short interval makes stop() quick.
         server.expiration_interval = 0.05
         server.prepare()  # binds and listens
@@ -206,17 +207,41 @@ class _SocketReader(io.BufferedReader):
 
 
 class _SocketWriter:
-    """Unbuffered: cheroot writes a response as one or two joined chunks anyway."""
+    """Unbuffered, except that the status line and headers of an answer can be held back
+    (``hold``) to go out in one ``sendall`` with the first chunk of the body."""
 
     def __init__(self, sock):
         self._sock = sock
         self.bytes_written = 0
         self.closed = False
+        self._holding = False
+        self._held: Optional[bytes] = None
 
     def write(self, data) -> int:
+        if self._holding:
+            if self._held is None:
+                self._held = bytes(data)
+                return len(data)
+            self._holding = False
+            held, self._held = self._held, None
+            self._sock.sendall(held + data)
+            self.bytes_written += len(held) + len(data)
+            return len(data)
         self._sock.sendall(data)
         self.bytes_written += len(data)
         return len(data)
+
+    def hold(self) -> None:
+        """Keep the next write (cheroot's headers) until the one after it (the body)."""
+        self._holding = True
+
+    def release(self) -> None:
+        """Send what is still held (an answer without a body)."""
+        self._holding = False
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._sock.sendall(held)
+            self.bytes_written += len(held)
 
     def flush(self) -> None:
         pass
@@ -243,3 +268,33 @@ def _fast_connection_class():
 
         _CONNECTION_CLASS = FastHTTPConnection
     return _CONNECTION_CLASS
+
+
+_GATEWAY_CLASS = None
+
+
+def _one_write_gateway_class():
+    """cheroot's WSGI gateway, sending the headers and the body of an answer in one ``sendall``.
+
+    cheroot writes them separately: two system calls and two TCP segments per answer, and
+    the client wakes twice. Sending was a third of the server's busy time in the payments
+    benchmark; one write per answer saves most of the second one. Only the headers are held
+    back (until the first body chunk), so a streamed answer still streams.
+    """
+    global _GATEWAY_CLASS
+    if _GATEWAY_CLASS is None:
+        from cheroot.wsgi import Gateway_10
+
+        class OneWriteGateway(Gateway_10):
+            def respond(self):
+                wfile = self.req.conn.wfile
+                if not isinstance(wfile, _SocketWriter):
+                    return super().respond()
+                wfile.hold()
+                try:
+                    return super().respond()
+                finally:
+                    wfile.release()
+
+        _GATEWAY_CLASS = OneWriteGateway
+    return _GATEWAY_CLASS
