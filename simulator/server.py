@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import ipaddress
+import select
 import socket
 import threading
 from typing import Optional
@@ -255,6 +256,16 @@ def _fast_makefile(sock, mode: str = "r", bufsize: int = io.DEFAULT_BUFFER_SIZE)
 
 
 _CONNECTION_CLASS = None
+LINGER_SECONDS = 0.02
+
+
+def _readable(sock, timeout: float) -> bool:
+    try:
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(timeout * 1000))
+    except (OSError, ValueError):  # closed meanwhile
+        return False
 
 
 def _fast_connection_class():
@@ -265,6 +276,19 @@ def _fast_connection_class():
         class FastHTTPConnection(HTTPConnection):
             def __init__(self, server, sock, makefile=None):
                 super().__init__(server, sock, _fast_makefile)
+
+            def communicate(self):
+                # cheroot hands a kept-alive connection back to its selector thread after
+                # every request, and a worker takes it up again from a queue when the next
+                # one comes: a register/select/unregister and two thread hand-offs per
+                # request. A client that sends its next request within LINGER_SECONDS (an
+                # SDK confirming the intent it just created) is served by the same worker
+                # instead, as long as another worker is idle for everyone else.
+                keep = super().communicate()
+                while (keep and self.server.ready and self.server.requests.idle > 1
+                       and _readable(self.socket, LINGER_SECONDS)):
+                    keep = super().communicate()
+                return keep
 
         _CONNECTION_CLASS = FastHTTPConnection
     return _CONNECTION_CLASS
