@@ -58,7 +58,7 @@ class OutboxWorker:
         if not self.db.read("SELECT 1 FROM outbox WHERE status = 'ready' LIMIT 1"):
             return 0  # cheap check first: idle polls must not take SQLite's write lock
         try:
-            return self._run(BATCH)
+            return self._run_set(BATCH)
         except Exception:
             log.warning("A task in a batch failed; running the batch one task at a time")
         done = 0
@@ -101,6 +101,56 @@ class OutboxWorker:
                 tx.execute("UPDATE outbox SET status = 'done', attempts = attempts + 1, done_at = ? WHERE id = ?",
                            (now, task_id))
             return len(rows)
+
+    def _run_set(self, limit: int) -> int:
+        """The batch as a few set-based statements instead of three per task.
+
+        The write lock is held while it runs, and every statement gives up the GIL and then
+        waits to get it back from the request threads of this process; per task that made
+        the outbox hold SQLite's lock for about a sixth of the time under load. Same effects
+        as ``_run`` (the unique ``task_key`` still makes each happen once). A task ``_run``
+        would fail (order missing, unknown kind) raises here, so the caller falls back to
+        running the batch one task at a time, where the failure is recorded on that task.
+        """
+        with self.db.transaction() as tx:
+            # OF t: PostgreSQL refuses to lock the nullable side of an outer join.
+            skip = " FOR UPDATE OF t SKIP LOCKED" if tx.dialect == "postgresql" else ""
+            rows = tx.all("SELECT t.id, t.kind, o.id FROM outbox t LEFT JOIN orders o ON o.id = t.order_id "
+                          "WHERE t.status = 'ready' ORDER BY t.id LIMIT ?" + skip, (limit,))
+            if not rows:
+                return 0
+            bad = [task_id for task_id, kind, order_id in rows if order_id is None or kind not in store.TASK_KINDS]
+            if bad:
+                raise _TaskFailed(bad[0])
+            ids = [row[0] for row in rows]
+            marks = ", ".join("?" * len(ids))
+            now = store.now_iso()
+            # RETURNING only when the per-task INFO lines will be written.
+            verbose = log.isEnabledFor(logging.INFO)
+            insert = tx.all if verbose else tx.execute
+            done = insert(
+                "INSERT INTO allocations (order_id, task_key, tokens, created_at) "
+                "SELECT o.id, t.dedup_key, o.tokens, ? FROM outbox t JOIN orders o ON o.id = t.order_id "
+                "WHERE t.id IN (%s) AND t.kind = 'allocate_tokens' ON CONFLICT (task_key) DO NOTHING%s"
+                % (marks, " RETURNING order_id, tokens" if verbose else ""), [now] + ids)
+            if verbose:
+                for order_id, tokens in done:
+                    log.info("Allocated %d tokens for order %s", tokens, order_id)
+            rate = self.config.commission_rate_bps
+            # Same figures as _commission: amounts are positive, so SQL's integer division
+            # equals Python's floor division; an empty referrer falls back like ``or`` does.
+            done = insert(
+                "INSERT INTO commissions (order_id, task_key, beneficiary, rate_bps, amount, created_at) "
+                "SELECT o.id, t.dedup_key, COALESCE(NULLIF(o.referrer, ''), 'house:' || o.site_code), ?, "
+                "o.amount * ? / 10000, ? FROM outbox t JOIN orders o ON o.id = t.order_id "
+                "WHERE t.id IN (%s) AND t.kind = 'calculate_commissions' ON CONFLICT (task_key) DO NOTHING%s"
+                % (marks, " RETURNING order_id, beneficiary, amount" if verbose else ""), [rate, rate, now] + ids)
+            if verbose:
+                for order_id, beneficiary, amount in done:
+                    log.info("Commission of %d to %s for order %s", amount, beneficiary, order_id)
+            tx.execute("UPDATE outbox SET status = 'done', attempts = attempts + 1, done_at = ? WHERE id IN (%s)" % marks,
+                       [now] + ids)
+            return len(ids)
 
     def _allocate(self, tx, order, task_key: str) -> None:
         if tx.execute("INSERT INTO allocations (order_id, task_key, tokens, created_at) VALUES (?, ?, ?, ?) "
