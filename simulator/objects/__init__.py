@@ -17,6 +17,11 @@ API_VERSION = "2025-08-27.basil"
 
 _cache: dict[str, str] = {}
 
+try:  # every object built starts as a decoded template: orjson decodes it ~3x faster
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - orjson is a dependency
+    _loads = json.loads
+
 
 def template_kinds() -> list[str]:
     return sorted(name[:-5] for name in os.listdir(TEMPLATE_DIR) if name.endswith(".json"))
@@ -31,7 +36,7 @@ def load_template(kind: str) -> dict[str, Any]:
             # Re-serialised compactly: loads() of it is the cheapest deep copy there is.
             text = json.dumps(json.load(fh), separators=(",", ":"))
         _cache[kind] = text
-    return json.loads(text)
+    return _loads(text)
 
 
 def clone(obj: Any) -> Any:
