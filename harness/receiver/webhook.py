@@ -33,6 +33,24 @@ log = logging.getLogger("posx.receiver")
 
 Response = Tuple[int, Dict]
 
+try:  # orjson parses a 2 KB event ~3x faster than the stdlib (a dependency; stay correct without it)
+    import orjson
+except ImportError:  # pragma: no cover
+    orjson = None
+
+
+def _loads(body: bytes):
+    """``json.loads``, through orjson when it accepts the body. What orjson refuses (UTF-16
+    bodies, NaN, ...) goes to the stdlib, so a body is parsed, or refused with the stdlib's
+    error, as before. One difference: orjson reads an integer beyond 64 bits as a float;
+    none of the fields the receiver reads (Stripe amounts, ids) can hold one."""
+    if orjson is not None:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(body)
+
 # Not 3 or 4: gunicorn reads those as boot/app-load errors and shuts the whole server down.
 CRASH_EXIT_CODE = 75
 NO_LOCK_GAP_SECONDS = 0.02
@@ -77,7 +95,7 @@ class WebhookHandler:
                 log.error("Signature verification failed: %s", exc.message)
                 return INVALID_SIGNATURE
         try:
-            facts = read_event(json.loads(body))
+            facts = read_event(_loads(body))
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # InvalidEvent and JSONDecodeError are ValueErrors; RecursionError: arrays nested thousands deep
             log.error("Invalid payload: %s", exc)
             return INVALID_PAYLOAD
