@@ -12,11 +12,13 @@ werkzeug's development server and waitress.
 """
 from __future__ import annotations
 
+import email.utils
 import io
 import ipaddress
 import select
 import socket
 import threading
+import time
 from typing import Optional
 
 SERVERS = ("cheroot", "waitress", "werkzeug")
@@ -259,15 +261,6 @@ _CONNECTION_CLASS = None
 LINGER_SECONDS = 0.02
 
 
-def _readable(sock, timeout: float) -> bool:
-    try:
-        poller = select.poll()
-        poller.register(sock, select.POLLIN)
-        return bool(poller.poll(timeout * 1000))
-    except (OSError, ValueError):  # closed meanwhile
-        return False
-
-
 def _fast_connection_class():
     global _CONNECTION_CLASS
     if _CONNECTION_CLASS is None:
@@ -277,6 +270,8 @@ def _fast_connection_class():
             def __init__(self, server, sock, makefile=None):
                 super().__init__(server, sock, _fast_makefile)
 
+            _poller = None
+
             def communicate(self):
                 # cheroot hands a kept-alive connection back to its selector thread after
                 # every request, and a worker takes it up again from a queue when the next
@@ -285,16 +280,33 @@ def _fast_connection_class():
                 # SDK confirming the intent it just created) is served by the same worker
                 # instead, as long as another worker is idle for everyone else.
                 keep = super().communicate()
-                while (keep and self.server.ready and self.server.requests.idle > 1
-                       and _readable(self.socket, LINGER_SECONDS)):
+                while keep and self.server.ready and self.server.requests.idle > 1 and self._readable():
                     keep = super().communicate()
                 return keep
+
+            def _readable(self) -> bool:
+                try:
+                    if self._poller is None:
+                        self._poller = select.poll()
+                        self._poller.register(self.socket, select.POLLIN)
+                    return bool(self._poller.poll(LINGER_SECONDS * 1000))
+                except (OSError, ValueError):  # closed meanwhile
+                    return False
 
         _CONNECTION_CLASS = FastHTTPConnection
     return _CONNECTION_CLASS
 
 
 _GATEWAY_CLASS = None
+_DATE_CACHE = [0, b""]
+
+
+def _http_date() -> bytes:
+    now = int(time.time())
+    if _DATE_CACHE[0] != now:
+        _DATE_CACHE[1] = email.utils.formatdate(now, usegmt=True).encode("ascii")
+        _DATE_CACHE[0] = now
+    return _DATE_CACHE[1]
 
 
 def _one_write_gateway_class():
@@ -310,6 +322,14 @@ def _one_write_gateway_class():
         from cheroot.wsgi import Gateway_10
 
         class OneWriteGateway(Gateway_10):
+            def start_response(self, status, headers, exc_info=None):
+                write = super().start_response(status, headers, exc_info)
+                # cheroot formats the Date header anew for every answer (email.utils); the
+                # text only changes once a second.
+                if not any(k.lower() == "date" for k, _ in headers):
+                    self.req.outheaders.append((b"Date", _http_date()))
+                return write
+
             def respond(self):
                 wfile = self.req.conn.wfile
                 if not isinstance(wfile, _SocketWriter):
