@@ -223,6 +223,95 @@ class Database:
         migrate(self)
 
 
+class _Job:
+    __slots__ = ("fn", "value", "error", "done", "lead")
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.value = self.error = None
+        self.done = threading.Event()
+        self.lead = False
+
+
+class GroupCommit:
+    """Run the write transactions of this process's threads that arrive together as ONE
+    transaction (SQLite only): one writer ``flock``, ``BEGIN IMMEDIATE`` and ``COMMIT`` per
+    group instead of per webhook.
+
+    Why: a thread holding SQLite's write lock gives up the GIL in every SQLite call and must
+    win it back from this process's other threads; the fewer calls under the lock, the
+    shorter every other webhook's wait. Each caller still gets its answer only after the
+    commit that contains its work, so nothing is acknowledged that is not durable, and each
+    webhook's event id is recorded in the same transaction as its effects. If anything in a
+    group fails, the group is rolled back and each job replayed in its own transaction, so
+    one bad webhook never fails another.
+
+    The first thread to arrive leads: it takes every job queued, runs them, commits, wakes
+    their threads, and hands the lead to the next queued job if any (so no thread keeps
+    serving others after its own work is done).
+    """
+
+    MAX_GROUP = 32
+
+    def __init__(self, db: "Database"):
+        self.db = db
+        self._mu = threading.Lock()
+        self._queue: list = []
+        self._leading = False
+
+    def run(self, fn):
+        """``fn(tx)`` inside a write transaction, possibly shared; returns its value."""
+        job = _Job(fn)
+        with self._mu:
+            self._queue.append(job)
+            follower = self._leading
+            self._leading = True
+        if follower:
+            job.done.wait()
+        if not follower or job.lead:
+            with self._mu:
+                group, self._queue = self._queue[:self.MAX_GROUP], self._queue[self.MAX_GROUP:]
+            try:
+                self._run_group(group)
+            finally:
+                with self._mu:
+                    if self._queue:
+                        self._queue[0].lead = True
+                        self._queue[0].done.set()
+                    else:
+                        self._leading = False
+        if job.error is not None:
+            raise job.error
+        return job.value
+
+    def _run_group(self, group) -> None:
+        try:
+            try:
+                with self.db.transaction() as tx:
+                    for job in group:
+                        job.value = job.fn(tx)
+                return
+            except Exception:
+                if len(group) == 1:
+                    raise
+            for job in group:  # replay each alone: only the failing one fails
+                job.value = None
+                try:
+                    with self.db.transaction() as tx:
+                        job.value = job.fn(tx)
+                except Exception as exc:
+                    job.error = exc
+        except BaseException as exc:
+            for job in group:
+                job.error = job.error or exc
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            for job in group:
+                if not job.lead:
+                    job.done.set()
+
+
 def is_integrity_error(exc: BaseException) -> bool:
     return isinstance(exc, IntegrityError)
 

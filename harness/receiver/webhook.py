@@ -25,6 +25,7 @@ from typing import Dict, Optional, Tuple
 from simulator.signing import SignatureVerificationError, verify_header
 
 from . import store
+from .db import GroupCommit
 from .events import HANDLED_TYPES, InvalidEvent, read_event
 from .faults import NONE, Claimed, FaultHooks, WorkerCrash
 from .flavors import GUIDE_EVENT_TYPES, flags_for
@@ -68,6 +69,11 @@ class WebhookHandler:
         self.secret = config.webhook_secret
         self.tolerance = None if "no_signature_tolerance" in self.flags else config.signature_tolerance
         self.handled = GUIDE_EVENT_TYPES if "guide_event_types" in self.flags else frozenset(HANDLED_TYPES)
+        # Webhooks arriving together in this process share one SQLite transaction (see
+        # GroupCommit). Not on PostgreSQL (row locks held across a group could deadlock with
+        # another process's group), nor for the flawed flavours or with fault hooks on,
+        # whose injected crash mid-transaction must concern exactly one webhook.
+        self.group = GroupCommit(db) if db.dialect == "sqlite" and not self.flags and self.faults is None else None
 
     # -- the request -------------------------------------------------------------------
     def __call__(self, body: bytes, sig_header: Optional[str]) -> Response:
@@ -137,39 +143,14 @@ class WebhookHandler:
             # The guide's ORM get(), Python work and save() leave milliseconds between the check
             # and the update; modelled so black-box concurrency scenarios can see the race.
             time.sleep(NO_LOCK_GAP_SECONDS)
-        newly_paid_order = None
         now = store.now_iso()
-        with self.db.transaction() as tx:
-            if "no_lock" in flags:
-                order = snapshot
-                if order is not None and facts.fact == "paid" and order["status"] == "paid":
-                    log.warning("Order %s already paid", order["id"])
-            else:
-                order = store.find_order(tx, facts, lock=True)
-            if "mark_before_process" not in flags:
-                if not store.record_event(tx, facts, "processed" if order else "pending", order and order["id"], now):
-                    log.info("Duplicate event: %s", facts.event_id)
-                    return "duplicate"
-            if order is None:
-                log.error("Order not found: %s", facts.payment_intent or facts.order_ref)
-                if "drop_unknown_order" in flags:
-                    if "mark_before_process" not in flags:
-                        store.set_event_status(tx, facts.event_id, "dropped", None)
-                    return "dropped"
-                if "mark_before_process" in flags:
-                    store.set_event_status(tx, facts.event_id, "pending", None)
-                store.store_pending(tx, facts, body.decode("utf-8"))
-                return "pending"
-            if "mark_before_process" in flags:
-                store.set_event_status(tx, facts.event_id, "processed", order["id"])
-            outcome = store.apply_facts(tx, order, facts, force_failure="stale_failure_overrides" in flags, now=now)
-            if "tasks_outside_tx" not in flags:
-                if claimed.crash:
-                    self._crash()
-                if outcome.newly_paid:
-                    store.enqueue_tasks(tx, order["id"], facts.event_id if "tasks_per_event" in flags else None, now)
-            elif outcome.newly_paid:
-                newly_paid_order = order["id"]
+        if self.group is not None:
+            result, newly_paid_order = self.group.run(lambda tx: self._in_transaction(tx, facts, body, claimed, snapshot, now))
+        else:
+            with self.db.transaction() as tx:
+                result, newly_paid_order = self._in_transaction(tx, facts, body, claimed, snapshot, now)
+        if result != "processed":
+            return result
         if "tasks_outside_tx" in flags:
             if claimed.crash:
                 self._crash()
@@ -177,6 +158,41 @@ class WebhookHandler:
                 with self.db.transaction() as tx:
                     store.enqueue_tasks(tx, newly_paid_order, facts.event_id if "tasks_per_event" in flags else None)
         return "processed"
+
+    def _in_transaction(self, tx, facts, body: bytes, claimed: Claimed, snapshot, now: str):
+        """The webhook's one transaction; returns (result, order id whose tasks the flawed
+        ``tasks_outside_tx`` flavour enqueues after the commit, or None)."""
+        flags = self.flags
+        if "no_lock" in flags:
+            order = snapshot
+            if order is not None and facts.fact == "paid" and order["status"] == "paid":
+                log.warning("Order %s already paid", order["id"])
+        else:
+            order = store.find_order(tx, facts, lock=True)
+        if "mark_before_process" not in flags:
+            if not store.record_event(tx, facts, "processed" if order else "pending", order and order["id"], now):
+                log.info("Duplicate event: %s", facts.event_id)
+                return "duplicate", None
+        if order is None:
+            log.error("Order not found: %s", facts.payment_intent or facts.order_ref)
+            if "drop_unknown_order" in flags:
+                if "mark_before_process" not in flags:
+                    store.set_event_status(tx, facts.event_id, "dropped", None)
+                return "dropped", None
+            if "mark_before_process" in flags:
+                store.set_event_status(tx, facts.event_id, "pending", None)
+            store.store_pending(tx, facts, body.decode("utf-8"))
+            return "pending", None
+        if "mark_before_process" in flags:
+            store.set_event_status(tx, facts.event_id, "processed", order["id"])
+        outcome = store.apply_facts(tx, order, facts, force_failure="stale_failure_overrides" in flags, now=now)
+        if "tasks_outside_tx" not in flags:
+            if claimed.crash:
+                self._crash()
+            if outcome.newly_paid:
+                store.enqueue_tasks(tx, order["id"], facts.event_id if "tasks_per_event" in flags else None, now)
+            return "processed", None
+        return "processed", order["id"] if outcome.newly_paid else None
 
     def _crash(self) -> None:
         log.error("Injected crash: worker %d dies mid-processing", os.getpid())
