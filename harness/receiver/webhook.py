@@ -8,7 +8,8 @@ The reference flow:
 3. One transaction: lock the order (``FOR UPDATE`` / ``BEGIN IMMEDIATE``), insert the event
    id (a conflict = duplicate, nothing else written), apply the fact, enqueue the order's
    tasks into the outbox. A failure anywhere rolls all of it back, so Stripe's retry is
-   processed as if it were the first delivery.
+   processed as if it were the first delivery. On SQLite, webhooks that arrive together in
+   one process share that transaction (``db.GroupCommit``); each is answered after the commit.
 4. An event for an order not known yet is kept in ``pending_events`` and answered 200; it
    is applied when the order is created (or by the worker's sweep).
 
