@@ -143,7 +143,10 @@ class SimulatorServer:
         server.stop()
 
     def _build_waitress(self, app):
-        from waitress.server import create_server
+        try:
+            from waitress.server import create_server
+        except ImportError as exc:
+            raise RuntimeError("server='waitress' needs the waitress package: pip install 'posx-harness[waitress]'") from exc
 
         server = create_server(app, host=self.host, port=self.port, threads=self.threads, ident="stripe-sim",
                                channel_timeout=30, _start=True)
