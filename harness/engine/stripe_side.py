@@ -65,9 +65,11 @@ class StripeSide:
         return self.engine.add_target(url, secrets)
 
     def reset_between_scenarios(self) -> None:
-        """Drop queued work, parked retries and the log of the previous scenario; objects stay
-        (the target still holds orders pointing at them, and ids must never repeat)."""
-        self.engine.reset()
+        """Drop queued work and parked retries of the previous scenario; objects stay (the
+        target still holds orders pointing at them, and ids must never repeat). The log stays
+        too, so the dashboard shows the whole run; a scenario reads only its own payment's
+        entries (``delivery_log`` filters by event id)."""
+        self.engine.reset(keep_log=True)
 
     # -- racing the target's own order creation --------------------------------------------
     def arm_on_next_intent(self, fn: Callable) -> None:

@@ -221,8 +221,11 @@ class DeliveryEngine:
     def __exit__(self, *exc):
         self.stop()
 
-    def reset(self) -> None:
+    def reset(self, keep_log: bool = False) -> None:
         """Forget queued work, the log, policies and ad-hoc targets (running threads stay).
+
+        ``keep_log`` keeps the delivery log, so a run of many scenarios stays visible in the
+        dashboard while each scenario starts with no leftover work.
 
         Attempts already in flight finish and account for themselves, so only what is
         dropped here is taken off the pending count (zeroing it would go negative later).
@@ -246,7 +249,8 @@ class DeliveryEngine:
             self._policies.clear()
             self._windows.clear()
             self._idle.notify_all()
-        self.log.clear()
+        if not keep_log:
+            self.log.clear()
 
     # ------------------------------------------------------------------ targets & policies
     def add_target(self, url: str, secrets, enabled_events=("*",)) -> str:
@@ -377,7 +381,9 @@ class DeliveryEngine:
         specs = F.parse_faults(faults)
         endpoints = list(endpoints)
         rng = SeededRandom(seed) if seed is not None else self.rng.child()
-        trigger = trigger or "trg_" + rng.token(14)
+        # The id comes from the engine's own stream, not the fault seed: two triggers with the
+        # same seed (one scenario after another) must still be told apart in a kept log.
+        trigger = trigger or "trg_" + self.rng.token(14)
         for ep in endpoints:
             self._plan(records, ep, specs, rng, origin, trigger)
         if also_subscribers:

@@ -288,3 +288,23 @@ def test_reset_forgets_queued_work_and_keeps_counting_right(engine, backend, rec
     backend.record_event("charge.refunded")
     engine.wait_idle(5)
     assert [r["type"] for r in receiver.requests] == ["charge.refunded"] and engine.pending == 0
+
+
+def test_reset_can_keep_the_log_and_same_seed_triggers_stay_distinct(engine, backend, receiver):
+    # A scenario run resets the engine between scenarios but keeps the log for the
+    # dashboard; scenarios reuse one fault seed, so trigger ids must not collide in it.
+    ep = backend.add_endpoint(receiver.url)
+    with engine.capture() as first:
+        backend.record_event("payment_intent.succeeded")
+    t1 = engine.deliver(first, [ep], ["duplicate:2"], seed=7)
+    engine.wait_trigger(t1, timeout=10)
+    engine.reset(keep_log=True)
+    ep = backend.add_endpoint(receiver.url)
+    with engine.capture() as second:
+        backend.record_event("payment_intent.succeeded")
+    t2 = engine.deliver(second, [ep], ["duplicate:2"], seed=7)
+    assert t1 != t2
+    engine.wait_trigger(t2, timeout=10)
+    assert len(engine.log.query(trigger=t1)) == 2 and len(engine.log.query(trigger=t2)) == 2
+    engine.reset()
+    assert len(engine.log) == 0
