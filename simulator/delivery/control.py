@@ -34,10 +34,8 @@ def _error(status: int, message: str, field=None) -> Response:
     return _json(body, status)
 
 
-class BadInput(ValueError):
-    def __init__(self, message, field):
-        super().__init__(message)
-        self.field = field
+class BadInput(F.InputError):
+    """Bad control-plane input (a query argument or body field)."""
 
 
 def _body() -> dict:
@@ -87,16 +85,8 @@ def _positive(value, name, default, cap=None):
 def create_blueprint(engine) -> Blueprint:
     bp = Blueprint("sim_delivery", __name__)
 
-    @bp.errorhandler(BadInput)
+    @bp.errorhandler(F.InputError)  # BadInput, TriggerError and FaultError alike
     def _bad(exc):
-        return _error(400, str(exc), exc.field)
-
-    @bp.errorhandler(triggers.TriggerError)
-    def _bad_trigger(exc):
-        return _error(400, str(exc), exc.field)
-
-    @bp.errorhandler(F.FaultError)
-    def _bad_fault(exc):
         return _error(400, str(exc), exc.field)
 
     @bp.errorhandler(DeliveryTimeout)

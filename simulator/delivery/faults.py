@@ -116,12 +116,19 @@ _DEFS = [
 FAULTS: dict[str, Fault] = {f.name: f for f in _DEFS}
 
 
-class FaultError(ValueError):
-    """Bad fault input; ``field`` names what was wrong (for a 400 or a CLI error)."""
+class InputError(ValueError):
+    """Bad input to the delivery side; ``field`` names what was wrong (for a 400 or a CLI error)."""
 
-    def __init__(self, message: str, field: str = "faults"):
+    def __init__(self, message: str, field: str):
         super().__init__(message)
         self.field = field
+
+
+class FaultError(InputError):
+    """Bad fault input."""
+
+    def __init__(self, message: str, field: str = "faults"):
+        super().__init__(message, field)
 
 
 @dataclass

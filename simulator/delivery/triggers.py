@@ -14,12 +14,8 @@ from simulator.delivery.transport import TargetError, split_url
 CURRENCY_LEN = 3
 
 
-class TriggerError(ValueError):
+class TriggerError(F.InputError):
     """Bad trigger input; ``field`` names it."""
-
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass
