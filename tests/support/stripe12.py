@@ -6,6 +6,7 @@ puts it first. Tests that need it skip, with pip's reason, when it cannot be ins
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -24,15 +25,22 @@ def ensure_stripe12() -> Path:
     marker = TARGET / ".installed"
     if marker.exists():
         return TARGET
-    TARGET.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--no-deps", "--upgrade", "--target", str(TARGET), SPEC],
-        capture_output=True, text=True, timeout=300,
-    )
-    if proc.returncode != 0:
-        pytest.skip("could not install %s: %s" % (SPEC, proc.stderr.strip()[-500:]))
-    marker.write_text(SPEC)
+    TARGET.parent.mkdir(parents=True, exist_ok=True)
+    # One installer at a time: two xdist workers installing with --upgrade into the same
+    # folder removed each other's files mid-import (a fresh clone's first run failed so).
+    with open(str(TARGET) + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists():  # another worker installed it while this one waited
+            return TARGET
+        TARGET.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+             "--no-deps", "--upgrade", "--target", str(TARGET), SPEC],
+            capture_output=True, text=True, timeout=300,
+        )
+        if proc.returncode != 0:
+            pytest.skip("could not install %s: %s" % (SPEC, proc.stderr.strip()[-500:]))
+        marker.write_text(SPEC)
     return TARGET
 
 
