@@ -15,15 +15,21 @@ from typing import Optional, Sequence
 
 GIL_SWITCH_INTERVAL = 0.001  # seconds, in each gunicorn worker
 
+# --worker-class -> gunicorn's worker_class setting
+WORKER_CLASSES = {"asgi": "harness.receiver.gunicorn_worker.ReceiverWorker", "gthread": "gthread", "sync": "sync"}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker (default 4)")
-    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"],
-                        help="gunicorn worker class (default gthread: keep-alive connections)")
-    parser.add_argument("--keepalive", type=int, default=30, help="keep-alive seconds for gthread (default 30)")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="threads per worker: gthread's request threads, or the asgi worker's pool for "
+                             "everything but the inline webhook path (default 4)")
+    parser.add_argument("--worker-class", default="asgi", choices=sorted(WORKER_CLASSES),
+                        help="asgi (default: an event loop per worker, webhooks batched per loop iteration), "
+                             "or gunicorn's own gthread or sync")
+    parser.add_argument("--keepalive", type=int, default=30, help="keep-alive seconds (default 30)")
     parser.add_argument("--database-url", help="sqlite:///path or postgresql://... (env DATABASE_URL)")
     parser.add_argument("--database-schema", help="PostgreSQL schema to use, created if missing (env POSX_DB_SCHEMA)")
     parser.add_argument("--flavor", help="reference (default), guide, or a flaw-* variant (env POSX_FLAVOR)")
@@ -102,7 +108,7 @@ def _serve(config, args) -> int:
         def load_config(self):
             self.cfg.set("bind", "%s:%d" % (args.host, args.port))
             self.cfg.set("workers", args.workers)
-            self.cfg.set("worker_class", args.worker_class)
+            self.cfg.set("worker_class", WORKER_CLASSES[args.worker_class])
             self.cfg.set("threads", args.threads)
             self.cfg.set("keepalive", args.keepalive)
             self.cfg.set("loglevel", args.log_level)
@@ -124,7 +130,11 @@ def _serve(config, args) -> int:
             # request's Python work) gets it after 1 ms instead of 5 ms: +13% webhooks/s over
             # four paired bench runs (docs/BENCHMARKS.md).
             sys.setswitchinterval(GIL_SWITCH_INTERVAL)
-            return ReceiverApp(ReceiverConfig.from_env())
+            app = ReceiverApp(ReceiverConfig.from_env())
+            if args.worker_class == "asgi":
+                from harness.receiver.asgi import ReceiverASGI
+                return ReceiverASGI(app, threads=args.threads)
+            return app
 
     ReceiverGunicorn().run()
     return 0

@@ -26,7 +26,7 @@ log = logging.getLogger("posx.receiver")
 
 MAX_ATTEMPTS = 5
 BATCH = 100
-CHECKPOINT_EVERY = 1.0  # seconds; see Database.checkpoint
+CHECKPOINT_EVERY = 0.25  # seconds; see Database.checkpoint
 
 
 class _TaskFailed(Exception):

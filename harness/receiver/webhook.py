@@ -21,13 +21,13 @@ import json
 import logging
 import os
 import time
-from typing import Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from simulator.signing import SignatureVerificationError, verify_header
 
 from . import store
 from .db import GroupCommit
-from .events import HANDLED_TYPES, InvalidEvent, read_event
+from .events import HANDLED_TYPES, EventFacts, InvalidEvent, read_event
 from .faults import NONE, Claimed, FaultHooks, WorkerCrash
 from .flavors import GUIDE_EVENT_TYPES, flags_for
 
@@ -91,31 +91,54 @@ class WebhookHandler:
         return result
 
     def _handle(self, body: bytes, sig_header: Optional[str], claimed: Claimed) -> Response:
+        response, facts = self.screen(body, sig_header)
+        if response is not None:
+            return response
+        result = self._process(facts, body, claimed)
+        if claimed.crash:
+            self._crash()  # armed but the call never reached the mid-processing point
+        return 200, {"received": True, "result": result}
+
+    def screen(self, body: bytes, sig_header: Optional[str]) -> Tuple[Optional[Response], Optional[EventFacts]]:
+        """Everything before the database: the signature, the parse, the type filter.
+        Returns ``(response, None)`` when the answer is already known (400, or 200 ignored),
+        else ``(None, facts)`` for the transaction to apply."""
         if "sdk_construct_event" in self.flags:
             bad = self._guide_construct(body, sig_header)
             if bad:
-                return bad
+                return bad, None
         else:
             try:
                 verify_header(body, sig_header, self.secret, tolerance=self.tolerance)
             except SignatureVerificationError as exc:
                 log.error("Signature verification failed: %s", exc.message)
-                return INVALID_SIGNATURE
+                return INVALID_SIGNATURE, None
         try:
             facts = read_event(_loads(body))
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # InvalidEvent and JSONDecodeError are ValueErrors; RecursionError: arrays nested thousands deep
             log.error("Invalid payload: %s", exc)
-            return INVALID_PAYLOAD
+            return INVALID_PAYLOAD, None
         if log.isEnabledFor(logging.INFO):  # cached by logging; skips formatting under load
             log.info("Received Stripe webhook: %s", facts.type)
             log.info("Event ID: %s", facts.event_id)
         if facts.fact is None or facts.type not in self.handled:
             log.info("Ignored event: %s", facts.type)
-            return 200, {"received": True, "result": "ignored"}
-        result = self._process(facts, body, claimed)
-        if claimed.crash:
-            self._crash()  # armed but the call never reached the mid-processing point
-        return 200, {"received": True, "result": result}
+            return (200, {"received": True, "result": "ignored"}), None
+        return None, facts
+
+    @property
+    def groupable(self) -> bool:
+        """True when webhooks may share a transaction (reference flavour, SQLite, no fault
+        hooks): the case where ``grouped_work`` may be run by a batching caller."""
+        return self.group is not None
+
+    def grouped_work(self, facts: EventFacts, body: bytes) -> Callable[[Any], Tuple[str, None]]:
+        """The transaction body for ``facts`` as ``fn(tx) -> (result, None)``, for a caller
+        that batches transactions itself (the ASGI front's per-loop-iteration group)."""
+        if not self.groupable:
+            raise RuntimeError("only the reference flavour on SQLite without fault hooks batches webhooks")
+        now = store.now_iso()
+        return lambda tx: self._in_transaction(tx, facts, body, NONE, None, now)
 
     def _guide_construct(self, body: bytes, sig_header: Optional[str]) -> Optional[Response]:
         import stripe

@@ -1,7 +1,7 @@
 """Benchmark: verified webhooks per second through the reference receiver under gunicorn.
 
     .venv/bin/python tests/bench/bench_receiver.py [--events 40000] [--duration 10]
-        [--connections 8] [--workers 2] [--database-url URL] [--worker-class gthread]
+        [--connections 8] [--workers 2] [--database-url URL] [--worker-class asgi|gthread|sync]
 
 Creates real orders (``bulk_create_orders``, local intents), pre-signs one distinct
 ``payment_intent.succeeded`` per order (a realistic body from the observed basil event),
@@ -298,7 +298,8 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
+    parser.add_argument("--worker-class", default="asgi", choices=["asgi", "gthread", "sync"],
+                        help="the receiver's (default asgi); the Flask baseline, being WSGI, runs under gthread then")
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     parser.add_argument("--database-schema", help="PostgreSQL schema (default: a fresh one, dropped afterwards)")
     parser.add_argument("--outbox-threads", type=int, default=1, help="outbox threads in each app process")
@@ -357,7 +358,8 @@ def main(argv=None) -> int:
         outbox.wait(10)
     baseline = None
     if args.baseline and tool == "wrk":
-        proc, base_url = serve_baseline(workdir, orders, args.workers, args.threads, args.worker_class)
+        proc, base_url = serve_baseline(workdir, orders, args.workers, args.threads,
+                                        "gthread" if args.worker_class == "asgi" else args.worker_class)
         try:
             cpu_before = process_cpu_seconds(proc.pid)
             baseline = run_wrk(base_url, events_path, args.duration, args.connections, args.wrk_threads, workdir)

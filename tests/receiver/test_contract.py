@@ -141,3 +141,21 @@ def test_delay_next_slows_the_answer_not_the_effect(server):
     assert r.status_code == 200 and time.monotonic() - started >= 0.3
     status = requests.get(server.url + "/api/v1/orders/%s/" % order["id"], headers=API_HEADERS, timeout=10).json()["status"]
     assert status == "paid"
+
+
+def test_order_ids_are_time_ordered_version_7_uuids(monkeypatch):
+    """Version 7 so that orders made together share index pages (see new_order_id)."""
+    import time as _time
+    from harness.receiver import orders as orders_module
+    now_ms = int(_time.time() * 1000)
+    now = [now_ms * 1_000_000]
+    monkeypatch.setattr(orders_module.time, "time_ns", lambda: now[0])
+    first = [orders_module.new_order_id() for _ in range(50)]
+    now[0] += 1_000_000  # one millisecond later: every id made then sorts after
+    later = [orders_module.new_order_id() for _ in range(50)]
+    for value in first + later:
+        parsed = uuid.UUID(value)
+        assert (parsed.version, parsed.variant, str(parsed)) == (7, uuid.RFC_4122, value)
+        assert (parsed.int >> 80) in (now_ms, now_ms + 1)  # the Unix time in ms
+    assert max(first) < min(later)
+    assert len(set(first + later)) == 100

@@ -22,9 +22,10 @@ WEBHOOK = "/api/v1/webhooks/stripe/"
 def serve(make_config, tmp_path):
     started = []
 
-    def start(**overrides) -> GunicornReceiver:
-        config = make_config(enable_fault_hooks=True, **overrides)
-        srv = GunicornReceiver(config, workers=2, threads=4, log_path=str(tmp_path / ("gunicorn-%d.log" % len(started))))
+    def start(worker_class: str = "asgi", **overrides) -> GunicornReceiver:
+        config = make_config(**dict({"enable_fault_hooks": True}, **overrides))
+        srv = GunicornReceiver(config, workers=2, threads=4, extra_args=["--worker-class", worker_class],
+                               log_path=str(tmp_path / ("gunicorn-%d.log" % len(started))))
         started.append(srv)
         return srv.start()
 
@@ -66,8 +67,12 @@ def burst(url, deliveries):
     return codes
 
 
-def test_concurrent_duplicate_bursts_allocate_once(serve):
-    srv = serve()
+# asgi without fault hooks: on SQLite, webhooks run inline in the event loop, batched per
+# loop iteration; with hooks (or on PostgreSQL) they run the WSGI app in the worker's pool.
+@pytest.mark.parametrize("worker_class, hooks", [("asgi", False), ("asgi", True), ("gthread", True)],
+                         ids=["asgi-inline", "asgi-pool", "gthread"])
+def test_concurrent_duplicate_bursts_allocate_once(serve, worker_class, hooks):
+    srv = serve(worker_class=worker_class, enable_fault_hooks=hooks)
     orders = create_orders(srv, 4)
     for order in orders:
         succeeded = signed(event("payment_intent.succeeded", payment_intent(order)))
