@@ -165,6 +165,8 @@ async def _read_body(headers, receive) -> bytes:
     if message["type"] == "http.disconnect":
         raise ClientGone()
     body = message.get("body", b"")
+    if len(body) > MAX_BODY:  # chunked, so no length to refuse it by up front
+        raise _TooLarge()
     if not message.get("more_body"):
         return body  # the usual case: the whole body arrived with the headers
     chunks, size = [body], len(body)

@@ -17,9 +17,11 @@ from hypothesis import strategies as st
 from werkzeug.test import Client
 
 from harness.receiver.app import MAX_BODY, WEBHOOK_PATH, ReceiverApp
+from harness.receiver.asgi import ReceiverASGI
 from harness.receiver.config import ReceiverConfig
 from simulator.signing import compute_signature, generate_header
 from tests.hostile.support import FAST
+from tests.receiver.support import AsgiClient
 
 SECRET = "whsec_hostile_receiver_0123456789abcdef"
 TOKEN = "posx-test-token"
@@ -34,13 +36,20 @@ def db_fingerprint(app) -> list:
     return [(t, sorted(map(repr, app.db.read("SELECT * FROM %s" % t)))) for t in TABLES]
 
 
-@pytest.fixture(scope="module")
-def receiver(tmp_path_factory):
+@pytest.fixture(scope="module", params=["wsgi", "asgi"])
+def receiver(request, tmp_path_factory):
+    """The WSGI app, and the ASGI front the gunicorn receiver serves by default (whose
+    webhook path is its own code: inline, batched per loop iteration)."""
     path = tmp_path_factory.mktemp("hostile-receiver") / "posx.sqlite3"
     config = ReceiverConfig(webhook_secret=SECRET, mock_stripe=True, database_url="sqlite:///%s" % path,
                             crash_mode="raise", outbox_threads=0)
     app = ReceiverApp(config, start_worker=False)
-    client = Client(app)
+    if request.param == "asgi":
+        front = ReceiverASGI(app, threads=2)
+        assert front.webhook.groupable  # the fuzzing must reach the inline path
+        client = AsgiClient(front)
+    else:
+        client = Client(app)
     # One real order with its intent, so fuzzed events can name ids that exist.
     resp = client.post("/api/v1/orders/", json={"tier_id": "tier_starter", "quantity": 1},
                        headers={"Authorization": "Bearer " + TOKEN, "X-Site-Code": "NA"})

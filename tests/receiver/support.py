@@ -1,4 +1,4 @@
-"""Helpers for the receiver tests: realistic signed events and an in-process WSGI client."""
+"""Helpers for the receiver tests: realistic signed events, in-process WSGI and ASGI clients."""
 from __future__ import annotations
 
 import copy
@@ -123,3 +123,63 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0, what: str
         if time.monotonic() > deadline:
             raise AssertionError("timed out after %.1f s waiting for %s (last value: %r)" % (timeout, what, value))
         time.sleep(0.02)
+
+
+def asgi_scope(method: str, path: str, headers=()) -> dict:
+    return {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "root_path": "",
+            "query_string": b"", "http_version": "1.1", "scheme": "http", "server": ("127.0.0.1", 8000),
+            "client": ("127.0.0.1", 50000),
+            "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in dict(headers).items()]}
+
+
+async def call_asgi(asgi, method: str, path: str, body: bytes = b"", headers=(), chunks=None):
+    """One request through an ASGI app as a server would make it; (status, headers, JSON)."""
+    pieces = list(chunks) if chunks is not None else [body]
+    sent = []
+
+    async def receive():
+        if pieces:
+            piece = pieces.pop(0)
+            return {"type": "http.request", "body": piece, "more_body": bool(pieces)}
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    await asgi(asgi_scope(method, path, headers), receive, send)
+    assert sent and sent[0]["type"] == "http.response.start", sent
+    data = b"".join(m.get("body", b"") for m in sent[1:])
+    out_headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
+    assert int(out_headers["content-length"]) == len(data)
+    return sent[0]["status"], out_headers, json.loads(data) if data else None
+
+
+class AsgiResponse:
+    def __init__(self, status: int, headers: Dict[str, str], payload):
+        self.status_code = status
+        self.headers = headers
+        self._payload = payload
+
+    def get_json(self):
+        return self._payload
+
+    def get_data(self) -> bytes:
+        return json.dumps(self._payload).encode()
+
+
+class AsgiClient:
+    """The slice of werkzeug's test ``Client`` the receiver tests use, over an ASGI app, so
+    one test can drive both the WSGI app and the ASGI front."""
+
+    def __init__(self, asgi):
+        self.asgi = asgi
+
+    def open(self, path: str, method: str = "GET", data: bytes = b"", json_body=None, headers=None):
+        import asyncio
+        if json_body is not None:
+            data = json.dumps(json_body).encode()
+        status, out_headers, payload = asyncio.run(call_asgi(self.asgi, method, path, data or b"", headers or {}))
+        return AsgiResponse(status, out_headers, payload)
+
+    def post(self, path: str, data: bytes = b"", json=None, headers=None):
+        return self.open(path, "POST", data, json, headers)

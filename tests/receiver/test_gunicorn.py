@@ -22,9 +22,11 @@ WEBHOOK = "/api/v1/webhooks/stripe/"
 def serve(make_config, tmp_path):
     started = []
 
-    def start(worker_class: str = "asgi", **overrides) -> GunicornReceiver:
+    def start(worker_class: str = "asgi", workers_override: int = 2, threads_override: int = 4,
+              **overrides) -> GunicornReceiver:
         config = make_config(**dict({"enable_fault_hooks": True}, **overrides))
-        srv = GunicornReceiver(config, workers=2, threads=4, extra_args=["--worker-class", worker_class],
+        srv = GunicornReceiver(config, workers=workers_override, threads=threads_override,
+                               extra_args=["--worker-class", worker_class],
                                log_path=str(tmp_path / ("gunicorn-%d.log" % len(started))))
         started.append(srv)
         return srv.start()
@@ -135,3 +137,28 @@ def test_fault_counters_are_shared_by_the_workers(serve):
     codes = burst(srv.url, [(body, headers)] * 12)
     assert sorted(codes) == [200] * 7 + [503] * 5
     assert settled(srv, [order["id"]])[0]["status"] == "paid"
+
+
+def test_stalled_clients_do_not_starve_the_asgi_worker(serve):
+    """Half-sent requests wait in the event loop, not in a thread: with one worker and a
+    one-thread pool, twelve stalled clients must not stop /health or a webhook from being
+    answered (under gthread each of them held a request thread)."""
+    import socket
+    srv = serve(workers_override=1, threads_override=1, enable_fault_hooks=False)
+    order = create_orders(srv, 1)[0]
+    stalled = []
+    try:
+        for n in range(12):
+            sock = socket.create_connection((srv.host, srv.port), timeout=5)
+            path = "/health" if n % 2 else WEBHOOK
+            # Headers promise 1,000 bytes of body; 10 arrive, then nothing.
+            sock.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          "Content-Length: 1000\r\n\r\n{\"id\": \"ev" % path).encode())
+            stalled.append(sock)
+        assert requests.get(srv.url + "/health", timeout=5).status_code == 200
+        body, headers = signed(event("payment_intent.succeeded", payment_intent(order)))
+        answer = requests.post(srv.url + WEBHOOK, data=body, headers=headers, timeout=5)
+        assert answer.status_code == 200 and answer.json()["result"] == "processed"
+    finally:
+        for sock in stalled:
+            sock.close()
