@@ -3,7 +3,7 @@
     .venv/bin/python tests/bench/storm.py [--events 10000] [--db sqlite|postgresql|both]
         [--lanes 16] [--workers 2] [--seed 10000]
 
-Serves the reference receiver under gunicorn (2 workers, gthread) on a fresh SQLite file
+Serves the reference receiver under gunicorn (2 workers, the default asgi class) on a fresh SQLite file
 and/or a fresh PostgreSQL schema (POSX_TEST_POSTGRES_URL, default
 postgresql://postgres@127.0.0.1:5432/test), makes the orders, fires the storm planned by
 ``tests/storm/storm.py`` (30% duplicates, a third of them concurrent; 10% reordered; 5%
