@@ -22,7 +22,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional, Tuple
 
-from .app import MAX_BODY, WEBHOOK_PATH, ReceiverApp, _dumps, _status_line
+from .app import MAX_BODY, WEBHOOK_PATH, ReceiverApp, _dumps
 from .db import run_in_one_transaction
 
 log = logging.getLogger("posx.receiver")

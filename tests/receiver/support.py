@@ -183,3 +183,18 @@ class AsgiClient:
 
     def post(self, path: str, data: bytes = b"", json=None, headers=None):
         return self.open(path, "POST", data, json, headers)
+
+
+def count_transactions(db) -> None:
+    """Wrap ``db.transaction`` so a test can read ``db.transactions``: how many write
+    transactions ran since."""
+    import contextlib
+    db.transactions = 0
+    real = db.transaction
+
+    @contextlib.contextmanager
+    def counted():
+        db.transactions += 1
+        with real() as tx:
+            yield tx
+    db.transaction = counted

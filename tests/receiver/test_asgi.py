@@ -3,7 +3,6 @@ transaction, everything else runs the WSGI app unchanged in a thread pool."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 
 import pytest
@@ -15,7 +14,8 @@ from harness.receiver.outbox import OutboxWorker
 
 from simulator.signing import generate_header
 
-from .support import API_HEADERS, SECRET, AppClient, asgi_scope as scope, call_asgi as call, event, payment_intent, signed
+from .support import (API_HEADERS, SECRET, AppClient, asgi_scope as scope, call_asgi as call, count_transactions, event,
+                      payment_intent, signed)
 
 WEBHOOK = "/api/v1/webhooks/stripe/"
 
@@ -35,19 +35,6 @@ def make_asgi(sqlite_database):
     yield make
     for asgi in made:
         asgi.close()
-
-
-def count_transactions(db):
-    """Wrap ``db.transaction`` so a test can see how many write transactions ran."""
-    db.transactions = 0
-    real = db.transaction
-
-    @contextlib.contextmanager
-    def counted():
-        db.transactions += 1
-        with real() as tx:
-            yield tx
-    db.transaction = counted
 
 
 def create_orders(asgi, n):
@@ -85,11 +72,18 @@ def test_a_duplicate_in_the_same_batch_has_no_second_effect(make_asgi):
     assert OutboxWorker(asgi.app.config, asgi.app.db).drain() == 2  # one allocation, one commission
 
 
-def test_a_failing_job_fails_alone_and_the_rest_of_its_batch_commits(make_asgi):
+@pytest.fixture
+def table_db(make_asgi):
+    """The receiver's database with a table ``t (n)`` and its transactions counted."""
     db = make_asgi().app.db
     with db.transaction() as tx:
         tx.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
     count_transactions(db)
+    return db
+
+
+def test_a_failing_job_fails_alone_and_the_rest_of_its_batch_commits(table_db):
+    db = table_db
     batch = LoopBatch(db)
 
     def job(n):
@@ -110,11 +104,8 @@ def test_a_failing_job_fails_alone_and_the_rest_of_its_batch_commits(make_asgi):
     assert db.transactions == 1 + 4  # the failed group, then each job replayed alone
 
 
-def test_a_batch_larger_than_the_cap_is_split(make_asgi):
-    db = make_asgi().app.db
-    with db.transaction() as tx:
-        tx.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
-    count_transactions(db)
+def test_a_batch_larger_than_the_cap_is_split(table_db):
+    db = table_db
     batch = LoopBatch(db)
     n = LoopBatch.MAX_GROUP + 3
 

@@ -1,7 +1,6 @@
 """GroupCommit: concurrent webhooks of one process share a SQLite transaction, never a failure."""
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 
@@ -9,21 +8,15 @@ import pytest
 
 from harness.receiver.db import Database, GroupCommit
 
+from .support import count_transactions
+
 
 @pytest.fixture
 def db(tmp_path):
     db = Database("sqlite:///%s/g.sqlite3" % tmp_path)
     with db.transaction() as tx:
         tx.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
-    db.transactions = 0
-    real = db.transaction
-
-    @contextlib.contextmanager
-    def counted():
-        db.transactions += 1
-        with real() as tx:
-            yield tx
-    db.transaction = counted
+    count_transactions(db)
     yield db
     db.close()
 
