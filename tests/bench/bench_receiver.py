@@ -400,7 +400,9 @@ def main(argv=None) -> int:
     db = Database(url, schema)
     db.migrate()
     t0 = time.perf_counter()
-    orders = bulk_create_orders(config, db, args.events)
+    orders = []
+    while len(orders) < args.events:  # bulk_create_orders makes at most 100,000 at a time
+        orders += bulk_create_orders(config, db, min(100000, args.events - len(orders)))
     events_path = os.path.join(workdir, "events.tsv")
     build_events(orders, events_path)
     print("prepared %d orders and signed events in %.1f s" % (len(orders), time.perf_counter() - t0))
