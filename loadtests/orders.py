@@ -13,7 +13,7 @@ import collections
 import json
 import threading
 from dataclasses import dataclass
-from typing import Deque, List, Optional
+from typing import Deque, List
 
 ORDERS_PATH = "/api/v1/orders/"
 # The reference receiver's bulk route (served when its fault hooks are enabled).

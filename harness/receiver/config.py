@@ -15,7 +15,7 @@ import dataclasses
 import json
 import logging
 import os
-from typing import Dict, FrozenSet, Mapping, Optional, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
 from simulator.signing import redact_secret
 

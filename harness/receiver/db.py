@@ -15,7 +15,6 @@ import re
 import sqlite3
 import threading
 from typing import Any, Iterator, Optional, Sequence
-from urllib.parse import urlsplit
 
 from .schema import migrate
 

@@ -27,7 +27,7 @@ from simulator.signing import SignatureVerificationError, verify_header
 
 from . import store
 from .db import GroupCommit
-from .events import HANDLED_TYPES, EventFacts, InvalidEvent, read_event
+from .events import HANDLED_TYPES, EventFacts, read_event
 from .faults import NONE, Claimed, FaultHooks, WorkerCrash
 from .flavors import GUIDE_EVENT_TYPES, flags_for
 
