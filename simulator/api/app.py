@@ -64,6 +64,13 @@ def _is_stored(exc: StripeError) -> bool:
     return not isinstance(exc, _NOT_STORED)
 
 
+def _base_url(environ: dict) -> str:
+    """scheme://host[:port] the client used (its Host header), or the server's own name."""
+    host = environ.get("HTTP_HOST") or "%s:%s" % (environ.get("SERVER_NAME", "127.0.0.1"),
+                                                   environ.get("SERVER_PORT", "80"))
+    return "%s://%s" % (environ.get("wsgi.url_scheme", "http"), host)
+
+
 def _wsgi_path(environ: dict) -> str:
     # PEP 3333 hands the path over as latin-1 characters of the raw bytes.
     raw = environ.get("PATH_INFO", "") or ""
@@ -108,7 +115,8 @@ class ApiApp:
             route, object_id = matched
             params = self._params(environ, method)
             expand = _take_expand(params)
-            request_info = {"id": request_id, "idempotency_key": None}
+            # base_url: where this server was reached, for URLs that point back at it (3-D Secure).
+            request_info = {"id": request_id, "idempotency_key": None, "base_url": _base_url(environ)}
             if method == "POST":
                 idem_key = environ.get("HTTP_IDEMPOTENCY_KEY")
                 if idem_key is not None:

@@ -11,6 +11,7 @@ from typing import Optional
 from simulator.objects import clone
 
 from . import params as P
+from .authentication import AuthenticationMixin
 from .checkout import CheckoutMixin
 from .expand import ExpandMixin
 from .payments import PaymentsMixin
@@ -20,7 +21,7 @@ from .state import COLLECTIONS, BackendState
 from .webhooks import WebhookEndpointsMixin
 
 
-class StripeBackend(PaymentsMixin, RefundsMixin, CheckoutMixin, WebhookEndpointsMixin,
+class StripeBackend(PaymentsMixin, AuthenticationMixin, RefundsMixin, CheckoutMixin, WebhookEndpointsMixin,
                     ExpandMixin, EventsMixin, BackendState):
 
     def counts(self) -> dict[str, int]:

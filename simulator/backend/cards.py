@@ -45,6 +45,9 @@ class TestCard:
     country: str = "US"
     decline: Optional[Decline] = None
     dispute: Optional[DisputeSpec] = None
+    # REQUIRED: every confirm stops at requires_action until the cardholder authenticates;
+    # ``decline`` then applies to the charge attempted after authentication.
+    authentication: Optional[str] = None
     notes: str = ""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
@@ -55,9 +58,19 @@ class TestCard:
 
 GENERIC = "The bank did not return any further details with this decline."
 
+REQUIRED = "required"      # 3-D Secure: authentication needed before any charge
+OPTIONAL = "optional"      # 3-D Secure supported, not asked for: a plain success
+
 
 def _bank_said(code: str) -> str:
     return "The bank returned the decline code `%s`." % code
+
+
+# Shared by the plain decline cards and their "declined after authentication" twins.
+GENERIC_DECLINE = Decline("card_declined", "generic_decline", "Your card was declined.",
+                          "try_again_later", "01", seller_message=GENERIC)
+INSUFFICIENT_FUNDS = Decline("card_declined", "insufficient_funds", "Your card has insufficient funds.",
+                             "try_again_later", "51", seller_message=_bank_said("insufficient_funds"))
 
 
 CARDS: tuple[TestCard, ...] = (
@@ -66,13 +79,9 @@ CARDS: tuple[TestCard, ...] = (
     TestCard("5555555555554444", ("pm_card_mastercard", "tok_mastercard"), brand="mastercard"),
     TestCard("378282246310005", ("pm_card_amex", "tok_amex"), brand="amex"),
     TestCard("6011111111111117", ("pm_card_discover", "tok_discover"), brand="discover"),
-    TestCard("4000000000000002", ("pm_card_chargeDeclined", "tok_chargeDeclined"),
-             decline=Decline("card_declined", "generic_decline", "Your card was declined.",
-                             "try_again_later", "01", seller_message=GENERIC)),
+    TestCard("4000000000000002", ("pm_card_chargeDeclined", "tok_chargeDeclined"), decline=GENERIC_DECLINE),
     TestCard("4000000000009995", ("pm_card_chargeDeclinedInsufficientFunds",
-                                  "tok_chargeDeclinedInsufficientFunds"),
-             decline=Decline("card_declined", "insufficient_funds", "Your card has insufficient funds.",
-                             "try_again_later", "51", seller_message=_bank_said("insufficient_funds"))),
+                                  "tok_chargeDeclinedInsufficientFunds"), decline=INSUFFICIENT_FUNDS),
     TestCard("4000000000009987", ("pm_card_chargeDeclinedLostCard", "tok_chargeDeclinedLostCard"),
              decline=Decline("card_declined", "lost_card", "Your card was declined.",
                              "do_not_try_again", "41", seller_message=_bank_said("lost_card"))),
@@ -105,10 +114,29 @@ CARDS: tuple[TestCard, ...] = (
              dispute=DisputeSpec("product_not_received", "needs_response", network_reason_code="13.1")),
     TestCard("4000000000001976", ("pm_card_createDisputeInquiry", "tok_createDisputeInquiry"),
              dispute=DisputeSpec("fraudulent", "warning_needs_response", case_type="inquiry")),
+    # Supports 3-D Secure without asking for it: a plain success in one confirm.
+    TestCard("4000000000003055", ("pm_card_threeDSecureOptional",), authentication=OPTIONAL),
 )
 
-BY_NUMBER: dict[str, TestCard] = {card.number: card for card in CARDS}
-BY_TOKEN: dict[str, TestCard] = {token: card for card in CARDS for token in card.tokens}
+# 3-D Secure cards that need the cardholder, kept apart from CARDS: those finish in one confirm, these stop at
+# requires_action (``decline`` is what the charge does after the cardholder authenticates).
+# The digits after 4000 00 are the issuing country's ISO numeric code.
+AUTHENTICATION_CARDS: tuple[TestCard, ...] = (
+    TestCard("4000002760003184", ("pm_card_authenticationRequired",), country="DE", authentication=REQUIRED),
+    # Needs authentication on-session (and after setup, not off-session); every confirm
+    # here is on-session, so always.
+    TestCard("4000002500003155", ("pm_card_authenticationRequiredOnSetup",), country="FR",
+             authentication=REQUIRED),
+    TestCard("4000000000003220", ("pm_card_threeDSecure2Required",), authentication=REQUIRED),
+    TestCard("4000008260003178", ("pm_card_authenticationRequiredChargeDeclinedInsufficientFunds",),
+             country="GB", authentication=REQUIRED, decline=INSUFFICIENT_FUNDS),
+    TestCard("4000008400001629", ("pm_card_threeDSecureRequiredChargeDeclined",),
+             authentication=REQUIRED, decline=GENERIC_DECLINE),
+)
+
+ALL_CARDS: tuple[TestCard, ...] = CARDS + AUTHENTICATION_CARDS
+BY_NUMBER: dict[str, TestCard] = {card.number: card for card in ALL_CARDS}
+BY_TOKEN: dict[str, TestCard] = {token: card for card in ALL_CARDS for token in card.tokens}
 
 # Any other number, valid by Luhn, is a "live" card used in test mode: Stripe declines it.
 LIVE_CARD_DECLINE = Decline(

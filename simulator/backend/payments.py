@@ -359,23 +359,29 @@ class PaymentsMixin:
         # is a live card: declined in test mode).
         card = cards.card_for_number(self.pm_cards.get(pm["id"], "4242424242424242"))
         pi["payment_method"] = pm["id"]
-        if card.decline is not None:
+        if card.authentication == cards.REQUIRED:
+            self._require_authentication(pi, p, request)
+        elif card.decline is not None:
             self._decline(pi, pm, card.decline, request)
         else:
             self._succeed(pi, pm, card, request, on_success)
 
-    def _new_charge(self, pi: dict, pm: dict, **fields) -> dict:
+    def _new_charge(self, pi: dict, pm: dict, three_d_secure: Optional[dict] = None, **fields) -> dict:
         now = int(self.clock.now())
         charge = builders.charge(self.related_id("ch", pi["id"]), now, pi, pm,
                                  self.account["settings"]["payments"]["statement_descriptor"], **fields)
         details = charge["payment_method_details"]["card"]
         details["network_transaction_id"] = self.digits(15)
+        if three_d_secure is not None:
+            details["three_d_secure"] = three_d_secure
         return charge
 
-    def _decline(self, pi: dict, pm: dict, decline: cards.Decline, request: Optional[dict]) -> None:
+    def _decline(self, pi: dict, pm: dict, decline: cards.Decline, request: Optional[dict],
+                 three_d_secure: Optional[dict] = None, raise_error: bool = True) -> None:
+        """``raise_error=False``: record the decline only (no API call is waiting for a 402)."""
         reaches_issuer = decline.network_status == "declined_by_network"
         charge = self._new_charge(
-            pi, pm, status="failed", paid=False, captured=False, failure_code=decline.code,
+            pi, pm, three_d_secure, status="failed", paid=False, captured=False, failure_code=decline.code,
             failure_message=decline.message, receipt_url=None,
             outcome={"advice_code": decline.advice_code, "network_advice_code": None,
                      "network_decline_code": decline.network_decline_code,
@@ -399,9 +405,11 @@ class PaymentsMixin:
         error["type"] = "card_error"
         error = {k: v for k, v in error.items() if v is not None}
         pi.update(status="requires_payment_method", latest_charge=charge["id"], payment_method=None,
-                  last_payment_error=error, amount_capturable=0)
+                  last_payment_error=error, amount_capturable=0, next_action=None)
         self.record_event("charge.failed", charge, request=request)
         self.record_event("payment_intent.payment_failed", pi, request=request)
+        if not raise_error:
+            return
         extra = {k: error[k] for k in ("advice_code", "charge", "doc_url", "network_decline_code")
                  if k in error}
         extra["payment_intent"] = clone(pi)
@@ -412,11 +420,11 @@ class PaymentsMixin:
                         decline_code=decline.decline_code, extra=extra)
 
     def _succeed(self, pi: dict, pm: dict, card: cards.TestCard, request: Optional[dict],
-                 on_success: Optional[Callable[[], None]]) -> None:
+                 on_success: Optional[Callable[[], None]], three_d_secure: Optional[dict] = None) -> None:
         manual = pi["capture_method"] == "manual"
         amount = pi["amount"]
         charge = self._new_charge(
-            pi, pm, status="succeeded", paid=True, captured=not manual,
+            pi, pm, three_d_secure, status="succeeded", paid=True, captured=not manual,
             amount_captured=0 if manual else amount,
             outcome={"advice_code": None, "network_advice_code": None, "network_decline_code": None,
                      "network_status": "approved_by_network", "reason": None, "risk_level": "normal",
@@ -428,7 +436,8 @@ class PaymentsMixin:
         details["authorization_code"] = self.digits(6)
         self._add("charges", charge)
         self.record_event("charge.succeeded", charge, request=request)
-        pi.update(latest_charge=charge["id"], payment_method=pm["id"], last_payment_error=None)
+        pi.update(latest_charge=charge["id"], payment_method=pm["id"], last_payment_error=None,
+                  next_action=None)
         if manual:
             pi.update(status="requires_capture", amount_capturable=amount)
             self.record_event("payment_intent.amount_capturable_updated", pi, request=request)
@@ -512,7 +521,8 @@ class PaymentsMixin:
                     "PaymentIntent with one of the following statuses may be canceled: %s."
                     % (pi["status"], ", ".join(CANCELABLE)), code=UNEXPECTED_STATE)
             pi.update(status="canceled", canceled_at=int(self.clock.now()),
-                      cancellation_reason=p.get("cancellation_reason"), amount_capturable=0)
+                      cancellation_reason=p.get("cancellation_reason"), amount_capturable=0,
+                      next_action=None)
             self.record_event("payment_intent.canceled", pi, request=request)
             return self._answer(pi)
 

@@ -2,7 +2,8 @@
 
 ``GET /_sim/health``, ``POST /_sim/reset``, ``GET /_sim/state`` (object counts),
 ``GET /_sim/clock`` and ``POST /_sim/clock`` with a JSON body ``{"advance": seconds}``
-and/or ``{"time_scale": x}``. Bad input answers 400 with a message naming the field.
+and/or ``{"time_scale": x}``, ``POST /_sim/payment_intents/<id>/authenticate`` (3-D Secure,
+see ``authentication.py``). Bad input answers 400 with a message naming the field.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import math
 from flask import Blueprint, Response, request
 
 from simulator import __version__
+from simulator.control import authentication
 
 
 def _json(obj, status: int = 200) -> Response:
@@ -96,4 +98,5 @@ def create_blueprint(sim) -> Blueprint:
             sim.clock.advance(advance)
         return _json(clock_state(sim))
 
+    authentication.register(bp, sim)  # /payment_intents/<id>/authenticate (3-D Secure)
     return bp

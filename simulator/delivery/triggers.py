@@ -57,11 +57,11 @@ def card_token(card: Optional[str]) -> Optional[str]:
     if card.startswith(("pm_", "tok_")):
         return card
     if card.isdigit():
-        from simulator.backend.cards import CARDS, card_for_number
+        from simulator.backend.cards import ALL_CARDS, card_for_number
 
         match = None
         if len(card) == 4:
-            match = next((c for c in CARDS if c.number.endswith(card)), None)
+            match = next((c for c in ALL_CARDS if c.number.endswith(card)), None)
         else:
             match = card_for_number(card)
         if match is not None and match.tokens:
