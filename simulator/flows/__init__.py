@@ -26,6 +26,10 @@ REGISTRY = {
     "charge.dispute.created": "charge.dispute.created.json",
     "checkout.session.completed": "checkout.session.completed.json",
     "decline_then_success": "decline_then_success.json",
+    "payment_intent.requires_action": "payment_intent.requires_action.json",
+    "3ds_success": "3ds_success.json",
+    "3ds_failure": "3ds_failure.json",
+    "3ds_failure_then_success": "3ds_failure_then_success.json",
 }
 
 ALIASES = {
@@ -36,7 +40,7 @@ ALIASES = {
 }
 
 ACTIONS = ("create_payment_intent", "confirm_payment_intent", "cancel_payment_intent", "create_refund",
-           "create_checkout_session", "complete_checkout_session")
+           "create_checkout_session", "complete_checkout_session", "authenticate_payment_intent")
 
 
 class FlowError(ValueError):
