@@ -281,3 +281,21 @@ def test_3ds_in_process_challenge_url_looks_like_stripes(sim):
     assert url.startswith("https://hooks.stripe.com/3d_secure_2/hosted?") and pi["id"] in url
     done = sim.backend.authenticate_payment_intent(pi["id"], {"outcome": "complete"})
     assert done["status"] == "succeeded"
+
+
+def test_3ds_intent_waiting_survives_a_state_file_round_trip():
+    from simulator.core import Simulator
+
+    first, second = Simulator(seed=9, time_scale=0), Simulator(seed=9, time_scale=0)
+    try:
+        pi = first.backend.create_payment_intent({
+            "amount": "1300", "currency": "usd", "confirm": "true",
+            "payment_method": "pm_card_threeDSecureRequiredChargeDeclined"})
+        second.restore(json.loads(json.dumps(first.snapshot())))
+        after = second.backend.authenticate_payment_intent(pi["id"], {"outcome": "complete"})
+        # The restored card still decides the charge: this one is declined once authenticated.
+        assert after["status"] == "requires_payment_method"
+        assert after["last_payment_error"]["decline_code"] == "generic_decline"
+    finally:
+        first.close()
+        second.close()
