@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import collections
 import fnmatch
-import json
 import logging
 import threading
 from typing import Callable, Optional

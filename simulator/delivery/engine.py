@@ -13,7 +13,6 @@ requested order. Retries are new jobs on the retry schedule, outside the chain.
 """
 from __future__ import annotations
 
-import base64
 import contextlib
 import heapq
 import itertools
@@ -27,7 +26,7 @@ from typing import Callable, Iterable, Optional, Union
 from simulator.delivery import faults as F
 from simulator.delivery.log import ABANDONED, FAILED, SUCCEEDED, DeliveryLog, DeliveryTimeout, check_filters
 from simulator.delivery.schedule import DisableRule, RetrySchedule, get_schedule
-from simulator.delivery.transport import Transport, TargetError, split_url
+from simulator.delivery.transport import Transport, split_url
 from simulator.rng import SeededRandom
 
 ADHOC_PREFIX = "we_adhoc_"
