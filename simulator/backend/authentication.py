@@ -103,7 +103,10 @@ class AuthenticationMixin:
             if card.decline is not None:
                 self._decline(pi, pm, card.decline, request, three_d_secure=secure, raise_error=False)
             else:
-                self._succeed(pi, pm, card, request, None, three_d_secure=secure)
+                # Paid through Checkout: the session completes now that its payment went through.
+                session = self._open_session_paying(pi["id"])
+                on_success = (lambda: self._complete_session(session, pm, request)) if session else None
+                self._succeed(pi, pm, card, request, on_success, three_d_secure=secure)
             return self._answer(pi)
 
     def _three_d_secure_result(self) -> dict:

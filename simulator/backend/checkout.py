@@ -146,19 +146,28 @@ class CheckoutMixin:
             else:
                 pm = self._new_payment_method(cards.BY_NUMBER["4242424242424242"], email=email)
 
-            def completed() -> None:
-                billing = pm["billing_details"]
-                session.update(
-                    status="complete", payment_status="paid",
-                    customer_details={"address": dict(billing["address"]), "email": billing["email"],
-                                      "name": billing["name"], "phone": billing["phone"],
-                                      "tax_exempt": "none", "tax_ids": []},
-                    collected_information={"shipping_details": None})
-                self.record_event("checkout.session.completed", session, request=request)
-
-            # A decline raises CardError (402) after its events; the session stays open.
-            self._confirm(pi, {}, request, pm, on_success=completed)
+            # A decline raises CardError (402) after its events; the session stays open. So
+            # does a card that needs 3-D Secure, until the challenge ends (authentication.py).
+            self._confirm(pi, {}, request, pm, on_success=lambda: self._complete_session(session, pm, request))
             return self._answer(session)
+
+    def _complete_session(self, session: dict, pm: dict, request: Optional[dict]) -> None:
+        billing = pm["billing_details"]
+        session.update(
+            status="complete", payment_status="paid",
+            customer_details={"address": dict(billing["address"]), "email": billing["email"],
+                              "name": billing["name"], "phone": billing["phone"],
+                              "tax_exempt": "none", "tax_ids": []},
+            collected_information={"shipping_details": None})
+        self.record_event("checkout.session.completed", session, request=request)
+
+    def _open_session_paying(self, pi_id: str) -> Optional[dict]:
+        """The open Checkout Session whose payment is ``pi_id``, if any."""
+        for cs_id in self.checkout_sessions.ids_with("payment_intent", pi_id):
+            session = self.checkout_sessions.get(cs_id)
+            if session is not None and session["status"] == "open":
+                return session
+        return None
 
     def expire_checkout_session(self, id: str, params: Optional[dict] = None,
                                 request: Optional[dict] = None) -> dict:

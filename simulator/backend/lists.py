@@ -111,6 +111,10 @@ class Index:
             if value is not None:
                 self.by[key].setdefault(value, []).append(seq)
 
+    def ids_with(self, key: str, value: str) -> list:
+        """Ids of the objects indexed under ``key`` = ``value``, oldest first."""
+        return [self.order[seq] for seq in self.by[key].get(value, [])]
+
     def add_key(self, key: str, value: str, obj_id: str) -> None:
         """Index an object under a filter value it gained after creation."""
         seqs = self.by[key].setdefault(value, [])

@@ -299,3 +299,31 @@ def test_3ds_intent_waiting_survives_a_state_file_round_trip():
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.parametrize("outcome", ["complete", "fail"])
+def test_3ds_checkout_session_completes_when_the_challenge_passes(sim, outcome):
+    """Checkout with a card that needs 3-D Secure: the session stays open while the
+    cardholder is asked, then completes with the payment (or stays open after a failed
+    challenge, for the customer to try another card)."""
+    b = sim.backend
+    cs = b.create_checkout_session({"mode": "payment", "metadata": {"order_id": "o-3ds"}, "line_items": [
+        {"quantity": "1", "price_data": {"currency": "usd", "unit_amount": "1800", "product_data": {"name": "x"}}}]})
+    waiting = b.complete_checkout_session(cs["id"], {"payment_method": "pm_card_threeDSecure2Required"})
+    assert waiting["status"] == "open" and waiting["payment_status"] == "unpaid"
+    assert b.retrieve_payment_intent(waiting["payment_intent"])["status"] == "requires_action"
+    b.authenticate_payment_intent(waiting["payment_intent"], {"outcome": outcome})
+    after = b.retrieve_checkout_session(cs["id"])
+    types = [r.type for r in b.events.values() if r.payment_intent == waiting["payment_intent"]]
+    if outcome == "complete":
+        assert (after["status"], after["payment_status"]) == ("complete", "paid")
+        assert b.retrieve_payment_intent(after["payment_intent"])["status"] == "succeeded"
+        assert types.count("checkout.session.completed") == 1
+        assert types.index("payment_intent.succeeded") < types.index("checkout.session.completed")
+    else:
+        assert (after["status"], after["payment_status"]) == ("open", "unpaid")
+        assert "checkout.session.completed" not in types
+        # The customer pays with another card: the same session completes, once.
+        done = b.complete_checkout_session(cs["id"], {"payment_method": "pm_card_visa"})
+        assert (done["status"], done["payment_status"]) == ("complete", "paid")
+    assert_conforms(sim, waiting["payment_intent"])
