@@ -4,7 +4,8 @@ One small interface for both: ``db.transaction()`` opens a write transaction on 
 thread's connection (``BEGIN IMMEDIATE`` on SQLite, so writers queue up front instead of
 failing on upgrade; plain ``BEGIN`` on PostgreSQL, where handlers lock rows with
 ``FOR UPDATE``). SQL is written once with ``?`` placeholders; the PostgreSQL side rewrites
-them to ``%s``. Connections are per thread (gunicorn's gthread workers, the outbox thread).
+them to ``%s``. Connections are per thread (an asgi worker's event loop and its pool threads,
+gthread's request threads, the outbox thread).
 """
 from __future__ import annotations
 
