@@ -5,8 +5,8 @@ app from a thread, like ``simulator.server.SimulatorServer``; ``.url``, ``.stop(
 context manager. Crash faults there abort the request instead of exiting the process.
 
 ``GunicornReceiver(config, workers=N)`` runs ``posx-harness receiver`` as a subprocess
-(gunicorn; by default the ``asgi`` worker class, see ``asgi.py``) and waits until it answers: for tests and
-benchmarks that need real worker processes.
+(gunicorn; by default the ``asgi`` worker class, see ``asgi.py``) and waits until it
+answers: for tests and benchmarks that need real worker processes.
 """
 from __future__ import annotations
 
