@@ -63,6 +63,14 @@ def retrieve_dispute(b, id, params, req):
     return b.retrieve_dispute(id, params)
 
 
+def update_dispute(b, id, params, req):
+    return b.update_dispute(id, params, request=req)
+
+
+def close_dispute(b, id, params, req):
+    return b.close_dispute(id, params, request=req)
+
+
 def create_payment_method(b, id, params, req):
     return b.create_payment_method(params, request=req)
 

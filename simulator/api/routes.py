@@ -24,6 +24,8 @@ ROUTES = [
     ("GET", "/v1/refunds/{id}", "retrieve_refund"),
     ("GET", "/v1/disputes", "list_disputes"),
     ("GET", "/v1/disputes/{id}", "retrieve_dispute"),
+    ("POST", "/v1/disputes/{id}", "update_dispute"),
+    ("POST", "/v1/disputes/{id}/close", "close_dispute"),
     ("POST", "/v1/payment_methods", "create_payment_method"),
     ("GET", "/v1/payment_methods/{id}", "retrieve_payment_method"),
     ("GET", "/v1/balance_transactions/{id}", "retrieve_balance_transaction"),

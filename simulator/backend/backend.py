@@ -1,7 +1,7 @@
 """StripeBackend: every resource of the fake Stripe API, in plain dicts, behind one lock.
 
 One method per API action (named after it), composed from a mixin per concern:
-payments (intents, methods, charges), refunds and disputes, checkout, webhook endpoints,
+payments (intents, methods, charges), refunds, disputes, checkout, webhook endpoints,
 events and expansion. ``state.BackendState`` holds the collections, ids, reset and snapshot.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ from simulator.objects import clone
 from . import params as P
 from .authentication import AuthenticationMixin
 from .checkout import CheckoutMixin
+from .disputes import DisputesMixin
 from .expand import ExpandMixin
 from .payments import PaymentsMixin
 from .recording import EventsMixin
@@ -21,7 +22,8 @@ from .state import COLLECTIONS, BackendState
 from .webhooks import WebhookEndpointsMixin
 
 
-class StripeBackend(PaymentsMixin, AuthenticationMixin, RefundsMixin, CheckoutMixin, WebhookEndpointsMixin,
+class StripeBackend(PaymentsMixin, AuthenticationMixin, RefundsMixin, DisputesMixin, CheckoutMixin,
+                    WebhookEndpointsMixin,
                     ExpandMixin, EventsMixin, BackendState):
 
     def counts(self) -> dict[str, int]:

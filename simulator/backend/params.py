@@ -210,7 +210,7 @@ class Obj(Spec):
         for key in value:
             if key not in self.fields:
                 raise InvalidRequestError("Received unknown parameter: %s" % join(path, key),
-                                          param=join(path, key))
+                                          param=join(path, key), code="parameter_unknown")
         for key in self.required:
             if key not in value or value[key] in ("", None):
                 raise InvalidRequestError("Missing required param: %s." % join(path, key),
@@ -408,6 +408,47 @@ CREATE_CHECKOUT_SESSION = Obj({
     "payment_method_data": ANY, "permissions": ANY, "setup_intent_data": ANY,
     "subscription_data": ANY,
 }, required=("mode",))
+
+# The basil Dispute.Evidence text and file fields (files are file ids; no Files API here).
+DISPUTE_EVIDENCE_FIELDS = (
+    "access_activity_log", "billing_address", "cancellation_policy", "cancellation_policy_disclosure",
+    "cancellation_rebuttal", "customer_communication", "customer_email_address", "customer_name",
+    "customer_purchase_ip", "customer_signature", "duplicate_charge_documentation",
+    "duplicate_charge_explanation", "duplicate_charge_id", "product_description", "receipt",
+    "refund_policy", "refund_policy_disclosure", "refund_refusal_explanation", "service_date",
+    "service_documentation", "shipping_address", "shipping_carrier", "shipping_date",
+    "shipping_documentation", "shipping_tracking_number", "uncategorized_file", "uncategorized_text")
+MAX_EVIDENCE_CHARS = 150000
+
+
+class Evidence(Obj):
+    """The evidence hash; Stripe caps the text of all its fields together at 150,000 characters.
+
+    ``enhanced_evidence`` and (newer SDKs) ``appeal`` are accepted and not kept: basil's
+    evidence object has no place for them beyond an empty ``enhanced_evidence``.
+    """
+
+    def parse(self, value, path):
+        out = super().parse(value, path)
+        if out:
+            total = sum(len(out[k]) for k in DISPUTE_EVIDENCE_FIELDS if isinstance(out.get(k), str))
+            if total > MAX_EVIDENCE_CHARS:
+                raise InvalidRequestError(
+                    "Invalid evidence: the combined length of the evidence fields is %d characters; "
+                    "at most %d are allowed." % (total, MAX_EVIDENCE_CHARS), param=path)
+            out.pop("enhanced_evidence", None)
+            out.pop("appeal", None)
+        return out
+
+
+UPDATE_DISPUTE = Obj({
+    "evidence": Evidence(dict({k: Str() for k in DISPUTE_EVIDENCE_FIELDS},
+                              enhanced_evidence=ANY, appeal=ANY)),
+    "metadata": METADATA,
+    "submit": BOOL,
+    "intended_submission_method": Enum("manual", "prefer_manual", "prefer_smart_disputes",
+                                       "smart_disputes"),
+})
 
 COMPLETE_CHECKOUT_SESSION = Obj({"payment_method": Str(), "customer_email": Email()})
 

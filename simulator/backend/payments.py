@@ -17,7 +17,6 @@ CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmat
 AMOUNT_UPDATABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 MAX_AMOUNT = 99999999
 BALANCE_DELAY = 3.0        # charge.updated with the balance transaction, as observed
-DISPUTE_DELAY = 4.0        # charge.dispute.created shortly after the payment
 DAY = 86400
 
 
@@ -463,27 +462,6 @@ class PaymentsMixin:
         charge["balance_transaction"] = txn["id"]
         self.record_event("charge.updated", charge, previous_attributes={"balance_transaction": None},
                           delay=BALANCE_DELAY)
-
-    def _open_dispute(self, charge: dict, spec: cards.DisputeSpec) -> None:
-        now = int(self.clock.now())
-        dp_id = self.related_id("dp", charge["payment_intent"])
-        txns = []
-        if spec.status == "needs_response":
-            txn = builders.balance_transaction(
-                self.related_id("txn", charge["payment_intent"]), now, -charge["amount"],
-                charge["currency"], dp_id, "adjustment", fee=1500,
-                description="Chargeback withdrawal for %s" % charge["id"],
-                available_on=now, status="available", reporting_category="dispute",
-                fee_description="Dispute fee")
-            self._add("balance_transactions", txn)
-            txns.append(clone(txn))
-        dispute = builders.dispute(
-            dp_id, now, charge, spec.reason, spec.status, due_by=(now // DAY + 8) * DAY - 1,
-            balance_transactions=txns, case_type=spec.case_type,
-            network_reason_code=spec.network_reason_code)
-        self._add("disputes", dispute)
-        charge["disputed"] = True
-        self.record_event("charge.dispute.created", dispute, delay=DISPUTE_DELAY)
 
     def capture_payment_intent(self, id: str, params: Optional[dict] = None,
                                request: Optional[dict] = None) -> dict:

@@ -1,4 +1,4 @@
-"""Refunds and disputes."""
+"""Refunds (disputes live in ``disputes.py``)."""
 from __future__ import annotations
 
 from typing import Optional
@@ -94,16 +94,6 @@ class RefundsMixin:
         p = P.validate(P.LIST_REFUNDS, params)
         with self.lock:
             return self._page_filtered(self.refunds, p, ("charge", "payment_intent"))
-
-    def retrieve_dispute(self, id: str, params: Optional[dict] = None) -> dict:
-        P.validate(P.RETRIEVE, params)
-        with self.lock:
-            return self._read("disputes", id, "dispute")
-
-    def list_disputes(self, params: Optional[dict] = None) -> dict:
-        p = P.validate(P.LIST_DISPUTES, params)
-        with self.lock:
-            return self._page_filtered(self.disputes, p, ("charge", "payment_intent"))
 
 
 def merge_meta(metadata: Optional[dict]) -> dict:

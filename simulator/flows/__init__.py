@@ -30,6 +30,10 @@ REGISTRY = {
     "3ds_success": "3ds_success.json",
     "3ds_failure": "3ds_failure.json",
     "3ds_failure_then_success": "3ds_failure_then_success.json",
+    "charge.dispute.closed": "charge.dispute.closed.json",
+    "dispute_lost": "dispute_lost.json",
+    "dispute_accepted": "dispute_accepted.json",
+    "dispute_inquiry": "dispute_inquiry.json",
 }
 
 ALIASES = {
@@ -37,10 +41,14 @@ ALIASES = {
     "charge.updated": "payment_intent.succeeded",
     "charge.failed": "payment_intent.payment_failed",
     "refund.created": "charge.refunded",
+    "charge.dispute.funds_withdrawn": "charge.dispute.created",
+    "charge.dispute.updated": "charge.dispute.closed",
+    "charge.dispute.funds_reinstated": "charge.dispute.closed",
 }
 
 ACTIONS = ("create_payment_intent", "confirm_payment_intent", "cancel_payment_intent", "create_refund",
-           "create_checkout_session", "complete_checkout_session", "authenticate_payment_intent")
+           "create_checkout_session", "complete_checkout_session", "authenticate_payment_intent",
+           "list_disputes", "update_dispute", "close_dispute")
 
 
 class FlowError(ValueError):
@@ -82,7 +90,8 @@ def describe() -> list[dict]:
     return out
 
 
-_PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)?)\}")
+# {name} or a path into a saved answer: {pi.id}, {disputes.data.0.id} (a number indexes a list).
+_PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[a-z0-9_]+)*)\}")
 
 
 def _fill(value: Any, ctx: dict) -> Any:
@@ -99,11 +108,18 @@ def _fill(value: Any, ctx: dict) -> Any:
 
 
 def _lookup(path: str, ctx: dict):
-    head, _, attr = path.partition(".")
+    head, *steps = path.split(".")
     if head not in ctx:
         raise FlowError("flow placeholder {%s} has no value" % path)
     value = ctx[head]
-    return value[attr] if attr else value
+    for step in steps:
+        try:
+            value = value[int(step)] if isinstance(value, list) else value[step]
+        except (KeyError, IndexError, TypeError, ValueError):
+            # e.g. a dispute flow run with a --card that opens no dispute
+            raise FlowError("flow placeholder {%s} has no value (the card may not fit this flow)"
+                            % path, "card") from None
+    return value
 
 
 def run(backend, name: str, *, amount: int = 2000, currency: str = "usd", card: Optional[str] = None,
