@@ -53,10 +53,11 @@ class DisputesMixin:
             network_reason_code=spec.network_reason_code)
         self._add("disputes", dispute)
         charge["disputed"] = True
-        self.record_event("charge.dispute.created", dispute, delay=DISPUTE_DELAY)
+        delay = self._after_open(dispute)
+        self.record_event("charge.dispute.created", dispute, delay=delay)
         if txns:
             # A chargeback takes the money at once; an inquiry moves none.
-            self.record_event("charge.dispute.funds_withdrawn", dispute, delay=DISPUTE_DELAY)
+            self.record_event("charge.dispute.funds_withdrawn", dispute, delay=delay)
 
     def retrieve_dispute(self, id: str, params: Optional[dict] = None) -> dict:
         P.validate(P.RETRIEVE, params)
@@ -69,8 +70,10 @@ class DisputesMixin:
             return self._page_filtered(self.disputes, p, ("charge", "payment_intent"))
 
     def _after_open(self, dispute: dict) -> float:
-        """The delay that keeps an event about a dispute from going out before its opening
-        (charge.dispute.created waits DISPUTE_DELAY; a flow answers at once)."""
+        """The delay until the dispute shows: DISPUTE_DELAY after its (whole-second) creation.
+
+        Every event about the dispute waits at least this long, so none goes out before
+        charge.dispute.created even when the merchant answers at once (a flow does)."""
         return max(0.0, dispute["created"] + DISPUTE_DELAY - self.clock.now())
 
     def _open_for_change(self, id: str, action: str) -> dict:

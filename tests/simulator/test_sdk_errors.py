@@ -128,6 +128,8 @@ def test_every_route_answers(client, server, sim):
         ("GET", "/v1/refunds/{id}", "refund", None),
         ("GET", "/v1/disputes", None, None),
         ("GET", "/v1/disputes/{id}", "dispute", None),
+        ("POST", "/v1/disputes/{id}", "dispute", {"metadata[case]": "tour"}),
+        ("POST", "/v1/disputes/{id}/close", "dispute", None),
         ("POST", "/v1/payment_methods", None, {"type": "card", "card[number]": "4242424242424242",
                                                "card[exp_month]": "1", "card[exp_year]": "2033"}),
         ("GET", "/v1/payment_methods/{id}", pm.id, None),
