@@ -259,6 +259,7 @@ def test_dispute_flows_end_where_they_say(name, status):
         # Nothing about a dispute may go out before the dispute itself.
         times = [r.available_at for r in records if r.type.startswith("charge.dispute.")]
         assert times == sorted(times)
+        assert times[0] >= records[0].available_at + D.DISPUTE_DELAY - 1  # created: a few seconds on
         assert all(schema.problems(r.event) == [] for r in records)
     finally:
         sim.close()
