@@ -52,6 +52,8 @@ def test_card_life_cycle_through_the_sdk(live, card):
         expected = ["payment_intent.created", "charge.succeeded", "payment_intent.succeeded", "charge.updated"]
         if card.dispute:
             expected.append("charge.dispute.created")
+            if card.dispute.status == "needs_response":  # a chargeback: the funds go at once
+                expected.append("charge.dispute.funds_withdrawn")
             disputes = client.v1.disputes.list(params={"payment_intent": pi.id})
             assert [d.reason for d in disputes.data] == [card.dispute.reason]
     assert pi.status == "succeeded" and pi.metadata["card"] == card.last4
