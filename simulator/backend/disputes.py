@@ -88,8 +88,9 @@ class DisputesMixin:
                        request: Optional[dict] = None) -> dict:
         p = P.validate(P.UPDATE_DISPUTE, params)
         evidence = p.get("evidence") or {}
-        # Stripe: `submit` defaults to true, so sending evidence submits it unless told not to.
-        submit = p.get("submit", bool(evidence))
+        # Stripe: `submit` defaults to true, so sending evidence submits it unless told not to
+        # (even evidence the basil object has no place for, like enhanced_evidence alone).
+        submit = p.get("submit", p.get("evidence") is not None)
         with self.lock:
             dispute = self._open_for_change(id, "updated")
             if (evidence or submit) and dispute["status"] in SUBMITTED:

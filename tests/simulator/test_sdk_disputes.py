@@ -124,6 +124,13 @@ def test_staged_evidence_is_submitted_by_a_later_call(client, sim):
         "charge.dispute.updated", "charge.dispute.updated", "charge.dispute.closed", "charge.dispute.funds_reinstated"]
 
 
+def test_evidence_the_object_does_not_keep_still_submits(client):
+    pi, dp = disputed(client)
+    answer = client.v1.disputes.update(dp.id, params={"evidence": {"enhanced_evidence": {
+        "visa_compliance": {"fee_acknowledged": True}}}})
+    assert answer.status == "under_review" and raw(answer)["evidence"] == raw(dp)["evidence"]
+
+
 def test_metadata_alone_does_not_submit(client, sim):
     pi, dp = disputed(client)
     answer = client.v1.disputes.update(dp.id, params={"metadata": {"ticket": "T-1"}})
