@@ -117,8 +117,9 @@ class DisputesMixin:
                 details["submission_count"] += 1
                 previous["status"] = dispute["status"]
                 dispute["status"] = REVIEWED[dispute["status"]]
-            self.record_event("charge.dispute.updated", dispute, previous_attributes=previous,
-                              request=request, delay=self._after_open(dispute))
+            if previous:  # an update that changes nothing tells nobody
+                self.record_event("charge.dispute.updated", dispute, previous_attributes=previous,
+                                  request=request, delay=self._after_open(dispute))
             answer = clone(dispute)
             if submit:
                 self._decide(dispute)

@@ -138,6 +138,9 @@ def test_metadata_alone_does_not_submit(client, sim):
     assert raw(answer)["metadata"] == {"ticket": "T-1"}
     last = dispute_events(sim, dp.id)[-1].event
     assert last["type"] == "charge.dispute.updated" and last["data"]["previous_attributes"] == {"metadata": {}}
+    before = len(sim.backend.events)
+    assert client.v1.disputes.update(dp.id).status == "needs_response"
+    assert len(sim.backend.events) == before
 
 
 def test_close_accepts_a_chargeback_as_lost(client, sim):
