@@ -19,7 +19,8 @@ from werkzeug.exceptions import HTTPException
 
 from simulator.api import auth, errors, forms
 from simulator.api.idempotency import StoredResponse
-from simulator.api.routes import Router
+from simulator.api.routes import ANSWER_KINDS, Router
+from simulator.backend.expand import check_paths as check_expand_paths
 from simulator.errors import InvalidRequestError, PayloadTooLargeError, StateError, StripeError
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -115,6 +116,8 @@ class ApiApp:
             route, object_id = matched
             params = self._params(environ, method)
             expand = _take_expand(params)
+            if expand and method != "GET":
+                check_expand_paths(ANSWER_KINDS[route.action], expand)
             # base_url: where this server was reached, for URLs that point back at it (3-D Secure).
             request_info = {"id": request_id, "idempotency_key": None, "base_url": _base_url(environ)}
             if method == "POST":

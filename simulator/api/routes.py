@@ -46,6 +46,18 @@ ROUTES = [
     ("DELETE", "/v1/webhook_endpoints/{id}", "delete_webhook_endpoint"),
 ]
 
+# What each state-changing action answers: ``expand`` paths are checked against it before
+# the action runs (``simulator.backend.expand.check_paths``).
+ANSWER_KINDS = {
+    "create_payment_intent": "payment_intent", "update_payment_intent": "payment_intent",
+    "confirm_payment_intent": "payment_intent", "capture_payment_intent": "payment_intent",
+    "cancel_payment_intent": "payment_intent", "create_refund": "refund", "update_dispute": "dispute",
+    "close_dispute": "dispute", "create_payment_method": "payment_method",
+    "create_checkout_session": "checkout.session", "expire_checkout_session": "checkout.session",
+    "complete_checkout_session": "checkout.session", "create_webhook_endpoint": "webhook_endpoint",
+    "update_webhook_endpoint": "webhook_endpoint", "delete_webhook_endpoint": "webhook_endpoint",
+}
+
 
 class Route(NamedTuple):
     method: str

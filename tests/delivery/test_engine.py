@@ -8,6 +8,7 @@ import pytest
 from simulator.delivery import DeliveryTimeout, DisableRule, TEST, LIVE
 from simulator.delivery.transport import BASE_HEADERS
 from tests.delivery.support import SECRET, Receiver, free_port
+from tests.faults.support import wait_until
 
 
 def test_honest_delivery_has_stripes_headers_and_the_sdk_accepts_it(engine, backend, receiver):
@@ -162,7 +163,11 @@ def test_redirects_and_errors_are_failures_and_redirects_are_not_followed(engine
         (entry,) = engine.wait_for(outcome="failed", timeout=5)
         assert entry["status"] == status
         assert len(r.requests) == 1  # the Location was not followed
-        assert engine.pending == 1  # a retry is parked
+        # A retry is parked. The attempt's log entry is written before its retry is planned,
+        # so poll: reading the count at once raced with the engine's thread.
+        wait_until(lambda: engine.status()["parked"] == 1 and engine.pending == 1, timeout=5,
+                   what="the retry parked and the attempt finished")
+        assert len(r.requests) == 1
     finally:
         r.close()
 

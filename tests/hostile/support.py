@@ -30,8 +30,17 @@ def populated_sim():
     fresh = b.create_payment_intent({"amount": "500", "currency": "eur"})
     b.create_webhook_endpoint({"url": "http://127.0.0.1:9/hook", "enabled_events": ["*"]})
     b.create_refund({"payment_intent": paid["id"], "amount": "100"})
-    ids = {"pi": [paid["id"], fresh["id"]], "ch": [paid["latest_charge"]],
+    # A payment its card disputes, and one waiting for a 3-D Secure challenge: fuzzed dispute
+    # updates and closes, and confirms of a requires_action intent, reach real objects.
+    disputed = b.create_payment_intent({"amount": "2500", "currency": "usd", "confirm": "true",
+                                        "payment_method": "pm_card_createDispute"})
+    waiting = b.create_payment_intent({"amount": "900", "currency": "usd", "confirm": "true",
+                                       "payment_method": "pm_card_threeDSecure2Required"})
+    assert waiting["status"] == "requires_action"
+    ids = {"pi": [paid["id"], fresh["id"], disputed["id"], waiting["id"]], "ch": [paid["latest_charge"]],
+           "dp": [d["id"] for d in b.disputes.values()],
            "we": list(b.webhook_endpoints), "evt": list(b.events)[:3]}
+    assert ids["dp"], "the dispute card opened no dispute"
     return sim, ids
 
 

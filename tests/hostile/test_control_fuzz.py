@@ -73,6 +73,8 @@ class Harness:
         b.create_payment_intent({"amount": "1500", "currency": "usd", "payment_method": "pm_card_visa",
                                  "confirm": "true"})
         self.event = next(iter(b.events))
+        self.waiting = b.create_payment_intent({"amount": "900", "currency": "usd", "confirm": "true",
+                                                "payment_method": "pm_card_threeDSecure2Required"})["id"]
         self.app = app_for(self.sim)
         self.client = self.app.test_client()
 
@@ -134,9 +136,11 @@ def test_clock_wait_policy_and_resend_bodies(harness):
     h = harness
     routes = [("POST", "/_sim/clock"), ("POST", "/_sim/deliveries/wait"),
               ("PUT", "/_sim/endpoints/%s/faults" % h.endpoint), ("POST", "/_sim/events/%s/resend" % h.event),
-              ("POST", "/_sim/events/evt_missing/resend"), ("PUT", "/_sim/endpoints/we_missing/faults")]
+              ("POST", "/_sim/events/evt_missing/resend"), ("PUT", "/_sim/endpoints/we_missing/faults"),
+              ("POST", "/_sim/payment_intents/%s/authenticate" % h.waiting),
+              ("POST", "/_sim/payment_intents/pi_missing/authenticate")]
     fields = st.dictionaries(st.sampled_from(["advance", "time_scale", "timeout", "idle", "count", "filters",
-                                              "faults", "seed", "endpoint", "other"]),
+                                              "faults", "seed", "endpoint", "outcome", "other"]),
                              st.one_of(JSON, BAD_NUMBERS, FAULTS), max_size=4)
 
     @FAST

@@ -175,3 +175,40 @@ def test_deeply_nested_and_very_many_parameters_are_400s():
         assert 400 <= resp.status_code < 500, (body[:60], resp.status_code, resp.get_data()[:300])
         assert_stripe_error(resp, body[:60])
     assert state_of(sim) == before
+
+
+EVIDENCE_FIELDS = ["uncategorized_text", "customer_email_address", "product_description", "refund_policy",
+                   "shipping_date", "customer_communication", "service_date", "favourite_colour", ""]
+
+
+def test_dispute_updates_and_closes_never_5xx_and_refusals_change_nothing():
+    """Evidence of every shape on a fresh dispute each time (a submitted or closed one
+    refuses everything after), and the accept route: a 2xx or Stripe's 4xx, never a 5xx;
+    a refusal leaves the whole state as it was."""
+    sim, _ = populated_sim()
+    app = app_for(sim)
+    client = app.test_client()
+    keys = st.one_of(st.sampled_from(EVIDENCE_FIELDS).map(lambda f: "evidence[%s]" % f),
+                     st.sampled_from(["submit", "metadata[k]", "metadata", "evidence", "expand[]", "amount"]))
+    values = st.one_of(st.sampled_from(["winning_evidence", "losing_evidence", "true", "false", "", "1"]),
+                       SAFE_TEXT, st.just("x" * 160000))
+
+    @FAST
+    @given(pairs=st.lists(st.tuples(keys, values), max_size=5), close=st.booleans())
+    def check(pairs, close):
+        sim.backend.create_payment_intent({"amount": "2500", "currency": "usd", "confirm": "true",
+                                           "payment_method": "pm_card_createDispute"})
+        dispute = list(sim.backend.disputes.values())[-1]["id"]
+        before = state_of(sim)
+        path = "/v1/disputes/%s%s" % (dispute, "/close" if close else "")
+        body = "&".join("%s=%s" % (quote(k, safe="[]"), quote(v, safe="")) for k, v in pairs)
+        resp = client.post(path, data=body, headers=dict(AUTH, **{"Content-Type": "application/x-www-form-urlencoded"}))
+        context = "POST %s %r" % (path, body[:200])
+        if resp.status_code >= 400:
+            assert_stripe_error(resp, context)
+            assert state_of(sim) == before, "a refused dispute request changed state: %s" % context
+        else:
+            assert json.loads(resp.get_data())["id"] == dispute, context
+
+    check()
+    assert app.extensions["stripe_sim"].unexpected == [], "the 500 safety net caught a bug"
