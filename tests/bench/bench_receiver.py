@@ -18,6 +18,7 @@ missed, so the figures in docs/BENCHMARKS.md can be reproduced.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -145,8 +146,6 @@ def http_ceiling(args) -> int:
     """Trivial apps under each gunicorn worker class, same events and wrk settings: the most
     webhooks/s the HTTP layer alone leaves room for on this machine."""
     from harness.cli.receiver import WORKER_CLASSES
-    from harness.receiver.server import free_port
-    import requests
     workdir = tempfile.mkdtemp(prefix="posx-bench-")
     with open(os.path.join(workdir, "trivial_apps.py"), "w") as f:
         f.write(TRIVIAL_APPS)
@@ -154,39 +153,53 @@ def http_ceiling(args) -> int:
     build_events([{"id": "o%d" % n, "stripe_payment_intent_id": "pi_%d" % n, "amount": 1000, "client_secret": "s"}
                   for n in range(min(args.events, 20000))], events_path)
     for worker_class, app in (("gthread", "trivial_apps:wsgi"), ("asgi", "trivial_apps:asgi")):
-        port = free_port()
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--chdir", workdir, "-w", str(args.workers),
-                                 "-k", WORKER_CLASSES[worker_class], "--threads", str(args.threads),
-                                 "-b", "127.0.0.1:%d" % port, "--log-level", "error", app],
-                                start_new_session=True)
-        url = "http://127.0.0.1:%d" % port
-        try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    requests.get(url + "/", timeout=1)
-                    break
-                except requests.RequestException:
-                    time.sleep(0.05)  # polling the server's readiness with a deadline
+        with gunicorn_app(workdir, app, WORKER_CLASSES[worker_class], args.workers, args.threads,
+                          log_level="error") as (proc, url):
             cpu_before = process_cpu_seconds(proc.pid)
             result = run_wrk(url, events_path, args.duration, args.connections, args.wrk_threads, workdir)
             cpu = (process_cpu_seconds(proc.pid) - cpu_before) / max(1, result["requests"]) * 1e6
             print("HTTP-CEILING class=%s rps=%.0f p50=%.2fms p99=%.2fms server_cpu_per_req=%.0fus" % (
                 worker_class, result["rps"], result["p50_ms"], result["p99_ms"], cpu))
-        finally:
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
-def serve_baseline(workdir: str, orders, workers: int, threads: int, worker_class: str):
-    """Start the baseline app under gunicorn with the same worker settings; (proc, url)."""
+@contextlib.contextmanager
+def gunicorn_app(workdir: str, app: str, worker_class: str, workers: int, threads: int, env=None,
+                 log_level: str = "warning"):
+    """``app`` (module:callable in ``workdir``) under gunicorn; yields (proc, url) once it
+    answers, and stops the master and its workers afterwards."""
+    from gunicorn.config import Config
     from harness.receiver.server import free_port
+    import requests
+    port = free_port()
+    no_ctl = ["--no-control-socket"] if "control_socket_disable" in Config().settings else []
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--chdir", workdir, "-w", str(workers),
+                             "-k", worker_class, "--threads", str(threads), "-b", "127.0.0.1:%d" % port,
+                             "--log-level", log_level, *no_ctl, app], env=env, start_new_session=True)
+    url = "http://127.0.0.1:%d" % port
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(url + "/", timeout=1)
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("%s did not start under gunicorn" % app)
+                time.sleep(0.05)  # polling the server's readiness with a deadline
+        yield proc, url
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+def serve_baseline(workdir: str, orders, workers: int, threads: int, worker_class: str):
+    """The baseline app under gunicorn with the same worker settings (``gunicorn_app``)."""
     with open(os.path.join(workdir, "baseline_app.py"), "w") as f:
         f.write(BASELINE_APP)
     db_path = os.path.join(workdir, "baseline.sqlite3")
@@ -197,24 +210,8 @@ def serve_baseline(workdir: str, orders, workers: int, threads: int, worker_clas
     c.executemany("INSERT INTO orders VALUES (?, 'pending')", [(o["stripe_payment_intent_id"],) for o in orders])
     c.commit()
     c.close()
-    port = free_port()
     env = dict(os.environ, STRIPE_WEBHOOK_SECRET=SECRET, BASELINE_DB=db_path)
-    from gunicorn.config import Config
-    no_ctl = ["--no-control-socket"] if "control_socket_disable" in Config().settings else []
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--chdir", workdir, "-w", str(workers), "-k", worker_class,
-                             "--threads", str(threads), "-b", "127.0.0.1:%d" % port, "--log-level", "warning",
-                             *no_ctl, "baseline_app:app"], env=env, start_new_session=True)
-    url = "http://127.0.0.1:%d" % port
-    import requests
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url + "/", timeout=1)
-            return proc, url
-        except requests.RequestException:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("the baseline app did not start")
+    return gunicorn_app(workdir, "baseline_app:app", worker_class, workers, threads, env=env)
 
 
 def process_cpu_seconds(root_pid: int) -> float:
@@ -433,19 +430,11 @@ def main(argv=None) -> int:
         outbox.wait(10)
     baseline = None
     if args.baseline and tool == "wrk":
-        proc, base_url = serve_baseline(workdir, orders, args.workers, args.threads,
-                                        "gthread" if args.worker_class == "asgi" else args.worker_class)
-        try:
+        with serve_baseline(workdir, orders, args.workers, args.threads,
+                            "gthread" if args.worker_class == "asgi" else args.worker_class) as (proc, base_url):
             cpu_before = process_cpu_seconds(proc.pid)
             baseline = run_wrk(base_url, events_path, args.duration, args.connections, args.wrk_threads, workdir)
             baseline["cpu_us_per_request"] = (process_cpu_seconds(proc.pid) - cpu_before) / max(1, baseline["requests"]) * 1e6
-        finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
     stats = collect_stats(db)
     paid = stats["orders"].get("paid", 0)
     answered = min(result["requests"] - result["non_2xx"], len(orders))
