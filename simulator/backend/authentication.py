@@ -98,7 +98,7 @@ class AuthenticationMixin:
             if p["outcome"] == "fail":
                 self._authentication_failed(pi, pm, request)
                 return self._answer(pi)
-            card = cards.card_for_number(self.pm_cards.get(pm["id"], "4242424242424242"))
+            card = self._card_of(pm)
             secure = self._three_d_secure_result()
             if card.decline is not None:
                 self._decline(pi, pm, card.decline, request, three_d_secure=secure, raise_error=False)

@@ -354,9 +354,7 @@ class PaymentsMixin:
                 "either update the PaymentIntent with a payment method and then confirm it again, or "
                 "confirm it again directly with a payment method.", code=UNEXPECTED_STATE,
                 extra={"payment_intent": clone(pi)})
-        # The number behind the method decides the outcome (a Luhn-valid non-test number
-        # is a live card: declined in test mode).
-        card = cards.card_for_number(self.pm_cards.get(pm["id"], "4242424242424242"))
+        card = self._card_of(pm)
         pi["payment_method"] = pm["id"]
         if card.authentication == cards.REQUIRED:
             self._require_authentication(pi, p, request)
@@ -364,6 +362,11 @@ class PaymentsMixin:
             self._decline(pi, pm, card.decline, request)
         else:
             self._succeed(pi, pm, card, request, on_success)
+
+    def _card_of(self, pm: dict) -> cards.TestCard:
+        """The test card behind a payment method: its number decides a payment's outcome (a
+        Luhn-valid number that is no test card is a live card, declined in test mode)."""
+        return cards.card_for_number(self.pm_cards.get(pm["id"], "4242424242424242"))
 
     def _new_charge(self, pi: dict, pm: dict, three_d_secure: Optional[dict] = None, **fields) -> dict:
         now = int(self.clock.now())

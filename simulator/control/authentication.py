@@ -12,22 +12,11 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, request
 
+from simulator.backend.authentication import OUTCOMES
+from simulator.control.responses import error_response as _error, json_response as _json
 from simulator.errors import InvalidRequestError, ResourceMissingError, StateError
-
-OUTCOMES = ("complete", "fail")
-
-
-def _json(obj, status: int = 200) -> Response:
-    return Response(json.dumps(obj), status=status, content_type="application/json")
-
-
-def _error(status: int, message: str, field=None) -> Response:
-    body = {"error": {"message": message, "status": status}}
-    if field:
-        body["error"]["field"] = field
-    return _json(body, status)
 
 
 def _parse(raw: bytes):

@@ -14,17 +14,11 @@ from flask import Blueprint, Response, request
 
 from simulator import __version__
 from simulator.control import authentication
-
-
-def _json(obj, status: int = 200) -> Response:
-    return Response(json.dumps(obj), status=status, content_type="application/json")
+from simulator.control.responses import error_response, json_response as _json
 
 
 def _bad(message: str, field=None) -> Response:
-    body = {"error": {"message": message, "status": 400}}
-    if field:
-        body["error"]["field"] = field
-    return _json(body, 400)
+    return error_response(400, message, field)
 
 
 def state_counts(sim) -> dict:
