@@ -32,7 +32,6 @@ if str(ROOT) not in sys.path:
 
 TARGET_RATE = 2000.0
 TARGET_P50_MS = 10.0
-REFERENCE = Path("/work/shared/stripe-reference/observed-charge-succeeded-event.json")
 SECRET = "whsec_bench_0123456789abcdef"
 
 
@@ -114,10 +113,8 @@ class BenchBackend:
 
 
 def load_payload() -> dict:
-    if REFERENCE.exists():
-        return json.loads(REFERENCE.read_text())["payload"]
-    return {"id": "evt_x", "object": "event", "type": "charge.succeeded", "api_version": "2025-08-27.basil",
-            "data": {"object": {"id": "ch_x", "object": "charge", "amount": 2000}}}
+    from tests import reference
+    return reference.load("observed_charge_succeeded")["payload"]
 
 
 # ---------------------------------------------------------------- measurements

@@ -36,9 +36,9 @@ sys.path.insert(0, ROOT)
 from harness.receiver import GunicornReceiver, ReceiverConfig, bulk_create_orders, collect_stats  # noqa: E402
 from harness.receiver.db import Database  # noqa: E402
 from simulator.signing import generate_header  # noqa: E402
+from tests import reference  # noqa: E402
 
 SECRET = "whsec_bench_" + "b" * 32
-OBSERVED = "/work/shared/stripe-reference/observed-basil-sequences.json"
 
 LUA = r"""
 local reqs = {}
@@ -235,11 +235,7 @@ def process_cpu_seconds(root_pid: int) -> float:
 
 
 def payment_intent_template() -> dict:
-    try:
-        with open(OBSERVED) as f:
-            return json.load(f)["objects"]["payment_intent.succeeded"]
-    except (OSError, KeyError, ValueError):
-        return {"object": "payment_intent", "status": "succeeded", "currency": "usd", "metadata": {}}
+    return reference.load("observed_sequences")["objects"]["payment_intent.succeeded"]
 
 
 def build_events(orders, path: str) -> int:

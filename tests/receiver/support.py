@@ -9,24 +9,18 @@ import time
 from typing import Callable, Dict, Optional, Tuple
 
 from simulator.signing import generate_header
+from tests import reference
 
 SECRET = "whsec_receiver_tests_0123456789abcdef"
 TOKEN = "posx-test-token"
 API_HEADERS = {"Authorization": "Bearer " + TOKEN, "X-Site-Code": "NA"}
-OBSERVED = "/work/shared/stripe-reference/observed-basil-sequences.json"
 
 _ids = itertools.count(1)
 
 
-def _observed() -> Dict:
-    try:
-        with open(OBSERVED) as f:
-            return json.load(f)["objects"]
-    except (OSError, ValueError, KeyError):
-        return {}
-
-
-OBSERVED_OBJECTS = _observed()
+# The real captured objects: events built here carry every field Stripe sends. Loaded
+# strictly: without the vendored file these helpers fail rather than build thinner objects.
+OBSERVED_OBJECTS = reference.load("observed_sequences")["objects"]
 
 
 def new_id(prefix: str) -> str:
@@ -34,7 +28,7 @@ def new_id(prefix: str) -> str:
 
 
 def payment_intent(order: Dict, status: str = "succeeded", **extra) -> Dict:
-    obj = copy.deepcopy(OBSERVED_OBJECTS.get("payment_intent.succeeded", {"object": "payment_intent"}))
+    obj = copy.deepcopy(OBSERVED_OBJECTS["payment_intent.succeeded"])
     obj.update(id=order["stripe_payment_intent_id"], amount=order["amount"], status=status,
                metadata={"order_id": order["id"]}, amount_received=order["amount"] if status == "succeeded" else 0)
     obj.update(extra)
@@ -43,7 +37,7 @@ def payment_intent(order: Dict, status: str = "succeeded", **extra) -> Dict:
 
 def charge(order: Dict, status: str = "succeeded", charge_id: Optional[str] = None, **extra) -> Dict:
     key = "charge.succeeded" if status == "succeeded" else "charge.failed"
-    obj = copy.deepcopy(OBSERVED_OBJECTS.get(key, {"object": "charge"}))
+    obj = copy.deepcopy(OBSERVED_OBJECTS[key])
     # Stripe copies the intent's metadata onto its charges; the pi id is what we rely on.
     obj.update(id=charge_id or "ch_" + order["stripe_payment_intent_id"][3:], amount=order["amount"], status=status,
                payment_intent=order["stripe_payment_intent_id"], metadata={"order_id": order["id"]})

@@ -11,9 +11,9 @@ from simulator.clock import Clock
 from simulator.errors import CardError, StateError
 from simulator.objects import load_template, schema
 from simulator.rng import SeededRandom
+from tests import reference
 
 START = 1757876536.0
-OBSERVED = "/work/shared/stripe-reference/observed-basil-sequences.json"
 
 
 def make_backend(seed=7, endpoints=0):
@@ -127,8 +127,7 @@ def test_declines_are_distinct_from_each_other():
 
 
 def test_generic_decline_matches_the_real_capture():
-    with open(OBSERVED) as fh:
-        observed = json.load(fh)["objects"]
+    observed = reference.load("observed_sequences")["objects"]
     b = make_backend()
     with pytest.raises(CardError) as info:
         pay(b, "pm_card_chargeDeclined", amount="100")
@@ -149,8 +148,7 @@ def test_generic_decline_matches_the_real_capture():
 
 
 def test_success_matches_the_real_capture_shape():
-    with open(OBSERVED) as fh:
-        observed = json.load(fh)["objects"]
+    observed = reference.load("observed_sequences")["objects"]
     b = make_backend()
     pi = pay(b, amount="100")
     charge_event = [r for r in b.events.values() if r.type == "charge.succeeded"][0].event
