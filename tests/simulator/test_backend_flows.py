@@ -11,7 +11,6 @@ from simulator.clock import Clock
 from simulator.errors import CardError, StateError
 from simulator.objects import load_template, schema
 from simulator.rng import SeededRandom
-from tests import reference
 
 START = 1757876536.0
 
@@ -126,8 +125,8 @@ def test_declines_are_distinct_from_each_other():
     assert len(seen) == len([c for c in cards.CARDS if c.decline]) >= 8
 
 
-def test_generic_decline_matches_the_real_capture():
-    observed = reference.load("observed_sequences")["objects"]
+def test_generic_decline_matches_the_real_capture(stripe_reference):
+    observed = stripe_reference("observed_sequences")["objects"]
     b = make_backend()
     with pytest.raises(CardError) as info:
         pay(b, "pm_card_chargeDeclined", amount="100")
@@ -147,8 +146,8 @@ def test_generic_decline_matches_the_real_capture():
     assert set(real_pi) == set(pi)
 
 
-def test_success_matches_the_real_capture_shape():
-    observed = reference.load("observed_sequences")["objects"]
+def test_success_matches_the_real_capture_shape(stripe_reference):
+    observed = stripe_reference("observed_sequences")["objects"]
     b = make_backend()
     pi = pay(b, amount="100")
     charge_event = [r for r in b.events.values() if r.type == "charge.succeeded"][0].event

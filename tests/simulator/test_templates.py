@@ -6,7 +6,6 @@ import pytest
 
 from simulator.objects import API_VERSION, load_template, schema, template_kinds
 from simulator.backend.events import EventRecord
-from tests import reference
 
 LISTED = {"payment_intent": "PaymentIntent", "charge": "Charge", "dispute": "Dispute",
           "refund": "Refund", "checkout_session": "Checkout.Session", "event": "Event"}
@@ -32,8 +31,8 @@ def test_every_template_is_covered_by_a_check():
                                            ("webhook_endpoint", "webhook_endpoint"),
                                            ("account", "account"),
                                            ("line_item", "item")])
-def test_unlisted_kinds_match_stripe_example_keys(kind, resource):
-    example = reference.load("fixtures3")["resources"][resource]
+def test_unlisted_kinds_match_stripe_example_keys(kind, resource, stripe_reference):
+    example = stripe_reference("fixtures3")["resources"][resource]
     _same_shape(load_template(kind), example, kind)
 
 
