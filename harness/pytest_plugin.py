@@ -34,9 +34,10 @@ def stripe_sim(posx_options):
 
 @pytest.fixture(scope="session")
 def posx_target(posx_options, stripe_sim):
+    from harness.adapters import build_target
     from harness.engine import session
 
-    with session.target(posx_options, stripe_sim) as target:
+    with session.target(posx_options, stripe_sim, build_target) as target:
         yield target
 
 

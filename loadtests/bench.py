@@ -157,8 +157,8 @@ def locust_run(url: str, orders_path: str, workdir: str, name: str, users: int, 
         row["messages"] = [f["message"][:400] for f in verdict["failures"]]
     elif out.returncode:
         # Locust's own non-zero code: keep its error lines so the figure can be explained.
-        row["locust_errors"] = [l for l in (out.stdout + out.stderr).splitlines()
-                                if "Error" in l or "Traceback" in l or "Exception" in l][:10]
+        row["locust_errors"] = [line for line in (out.stdout + out.stderr).splitlines()
+                                if "Error" in line or "Traceback" in line or "Exception" in line][:10]
     return row
 
 
@@ -238,7 +238,7 @@ def main(argv=None) -> int:
     for label, server in targets:
         reference = label == "reference"
 
-        def orders(name):
+        def orders(name, label=label, reference=reference):
             path = os.path.join(workdir, "orders-%s-%s.jsonl" % (label, name))
             if reference:
                 seed_orders(config, db, args.orders, path)

@@ -53,7 +53,8 @@ def run_checks(environment, expectations: Expectations, missing_sources: List[st
     summary = {}
     if opts.check_invariants:
         inv_failures, summary = check_all(expectations, order_fetcher(environment.host, opts.api_token),
-                                          timeout=opts.invariants_timeout, pool_size=CHECK_CONCURRENCY, missing_sources=list(missing_sources))
+                                          timeout=opts.invariants_timeout, pool_size=CHECK_CONCURRENCY,
+                                          missing_sources=list(missing_sources))
         failures.extend(inv_failures)
         log.info("invariants: %d orders checked (by source: %s), %d forged/stale events, %d 5xx",
                  summary["orders"], summary["orders_by_source"], summary["forged"], summary["server_errors"])

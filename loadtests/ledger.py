@@ -90,11 +90,11 @@ class Expectations:
 
     @property
     def server_error_count(self) -> int:
-        return sum(l.server_error_count for l in self.ledgers.values())
+        return sum(ledger.server_error_count for ledger in self.ledgers.values())
 
     @property
     def server_error_samples(self) -> List[str]:
-        return [s for l in self.ledgers.values() for s in l.server_error_samples][:MAX_SAMPLES]
+        return [s for ledger in self.ledgers.values() for s in ledger.server_error_samples][:MAX_SAMPLES]
 
     def orders_by_source(self) -> Dict[str, int]:
-        return {source: len(l.orders) for source, l in self.ledgers.items()}
+        return {source: len(ledger.orders) for source, ledger in self.ledgers.items()}

@@ -72,7 +72,7 @@ def load_profile(path: str) -> dict:
     try:
         text = p.read_text()
     except OSError as exc:
-        raise ProfileError("cannot read profile %s: %s" % (path, exc.strerror or exc))
+        raise ProfileError("cannot read profile %s: %s" % (path, exc.strerror or exc)) from exc
     try:
         if p.suffix.lower() == ".json":
             data = json.loads(text)
@@ -81,7 +81,7 @@ def load_profile(path: str) -> dict:
             data = yaml.safe_load(text)
     except Exception as exc:  # yaml and json both say where
         raise ProfileError("profile %s is not valid %s: %s"
-                           % (path, "JSON" if p.suffix.lower() == ".json" else "YAML", exc))
+                           % (path, "JSON" if p.suffix.lower() == ".json" else "YAML", exc)) from exc
     if not isinstance(data, dict):
         raise ProfileError("profile %s must be a mapping of settings, got %s" % (path, type(data).__name__))
     return merge_profile(data, source=path)
@@ -109,7 +109,7 @@ def merge_profile(data: Mapping, source: str = "profile") -> dict:
                     try:
                         jsonpath.parse(path)
                     except ValueError as exc:
-                        raise ProfileError("%s: fields.%s: %s" % (source, name, exc))
+                        raise ProfileError("%s: fields.%s: %s" % (source, name, exc)) from exc
                     prof["fields"][name] = path
         elif key in ("create_order", "get_order") and not (isinstance(value, dict) and value.get("path")):
             raise ProfileError("%s: %s needs at least a path" % (source, key))
@@ -192,9 +192,9 @@ class HttpTarget(t.Target):
             return self.http.request(spec.get("method", "GET"), self.url(spec["path"]), json=spec.get("json"),
                                      headers=headers, timeout=self.timeout, allow_redirects=False)
         except requests.ConnectionError as exc:
-            raise t.TargetUnreachable("cannot reach %s: %s" % (self.url(spec["path"]), exc))
+            raise t.TargetUnreachable("cannot reach %s: %s" % (self.url(spec["path"]), exc)) from exc
         except requests.RequestException as exc:
-            raise t.TargetError("%s %s failed: %s" % (spec.get("method", "GET"), self.url(spec["path"]), exc))
+            raise t.TargetError("%s %s failed: %s" % (spec.get("method", "GET"), self.url(spec["path"]), exc)) from exc
 
     def field(self, doc: Any, name: str, default: Any = None) -> Any:
         path = self.profile["fields"].get(name)
@@ -214,7 +214,7 @@ class HttpTarget(t.Target):
         try:
             self.http.get(self.base_url + "/", timeout=self.timeout, allow_redirects=False)
         except requests.ConnectionError as exc:
-            raise t.TargetUnreachable("cannot reach the target at %s: %s" % (self.base_url, exc))
+            raise t.TargetUnreachable("cannot reach the target at %s: %s" % (self.base_url, exc)) from exc
         except requests.RequestException:
             pass  # it answered something; the scenarios will say what is wrong
 

@@ -40,7 +40,7 @@ def get(doc: Any, path: str) -> Any:
         try:
             cur = cur[part]
         except (KeyError, IndexError, TypeError):
-            raise PathNotFound("%r not found in the target's JSON (missing at %r)" % (path, part))
+            raise PathNotFound("%r not found in the target's JSON (missing at %r)" % (path, part)) from None
     return cur
 
 

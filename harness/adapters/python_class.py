@@ -24,11 +24,11 @@ def resolve_class(spec: str):
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise OptionError("--posx-adapter %s: cannot import %s: %s" % (spec, module_name, exc))
+        raise OptionError("--posx-adapter %s: cannot import %s: %s" % (spec, module_name, exc)) from exc
     try:
         return getattr(module, attr)
     except AttributeError:
-        raise OptionError("--posx-adapter %s: module %s has no %s" % (spec, module_name, attr))
+        raise OptionError("--posx-adapter %s: module %s has no %s" % (spec, module_name, attr)) from None
 
 
 def load_adapter(spec: str, options: HarnessOptions, stripe_api_base: Optional[str]) -> Target:

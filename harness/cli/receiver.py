@@ -38,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mock-stripe", action="store_true", default=None,
                         help="make PaymentIntents locally, no Stripe calls (env MOCK_STRIPE=true)")
     parser.add_argument("--stripe-api-base", help="Stripe API base for the SDK, e.g. the simulator (env STRIPE_API_BASE)")
-    parser.add_argument("--outbox-threads", type=int, help="outbox worker threads per process (env POSX_OUTBOX_THREADS, default 1)")
+    parser.add_argument("--outbox-threads", type=int,
+                        help="outbox worker threads per process (env POSX_OUTBOX_THREADS, default 1)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.add_argument("--worker", action="store_true", help="run only the outbox worker (no HTTP)")
     parser.add_argument("--once", action="store_true", help="with --worker: run what is ready, then exit")

@@ -104,7 +104,7 @@ def _convert(setting: Setting, raw: Any, source: str) -> Any:
     try:
         value = setting.type(raw)
     except (TypeError, ValueError):
-        raise OptionError("%s (%s) must be a %s, got %r" % (setting.option, source, setting.type.__name__, raw))
+        raise OptionError("%s (%s) must be a %s, got %r" % (setting.option, source, setting.type.__name__, raw)) from None
     if setting.choices and value not in setting.choices:
         raise OptionError("%s (%s) must be one of %s, got %r"
                           % (setting.option, source, ", ".join(setting.choices), raw))

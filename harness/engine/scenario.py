@@ -191,7 +191,7 @@ class Posx:
         except DeliveryTimeout:
             raise ScenarioFailure(self._report("deliveries to the target did not finish", {
                 "attempts": "%d attempt(s) #%d answered" % (count, attempt)}, self._safe_view(order), order,
-                reason="the target did not answer within %.0f s" % self.options.timeout))
+                reason="the target did not answer within %.0f s" % self.options.timeout)) from None
 
     def deliver_concurrently(self, order: t.Order, types: Sequence[str], copies: int = 4,
                              distinct: bool = False) -> None:

@@ -75,9 +75,9 @@ def simulator(options: HarnessOptions) -> Iterator[SimHandle]:
 
 
 @contextlib.contextmanager
-def target(options: HarnessOptions, sim: SimHandle):
-    from harness.adapters import build_target
-
+def target(options: HarnessOptions, sim: SimHandle, build_target):
+    # ``build_target`` (harness.adapters.build_target) is passed in by the plugin: the
+    # adapters are built on the engine's options and Target, so the engine must not import them.
     tgt = build_target(options, sim.url)
     tgt.start()
     try:

@@ -113,7 +113,7 @@ def load_file(path) -> list[Scenario]:
     try:
         text = Path(path).read_text()
     except OSError as exc:
-        raise ScenarioFileError(path, None, "cannot read: %s" % (exc.strerror or exc))
+        raise ScenarioFileError(path, None, "cannot read: %s" % (exc.strerror or exc)) from exc
     loader = _Loader(text)
     loader.name = path
     try:
@@ -121,7 +121,7 @@ def load_file(path) -> list[Scenario]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise ScenarioFileError(path, mark.line + 1 if mark else None,
-                                "not valid YAML: %s" % (exc.problem or exc.context))
+                                "not valid YAML: %s" % (exc.problem or exc.context)) from exc
     finally:
         loader.dispose()
     if not isinstance(doc, dict):

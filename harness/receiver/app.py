@@ -63,7 +63,7 @@ def _read_body(environ) -> bytes:
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        raise HttpError(400, "Invalid Content-Length header")
+        raise HttpError(400, "Invalid Content-Length header") from None
     if length > MAX_BODY:
         raise HttpError(413, "Body larger than %d bytes" % MAX_BODY)
     return environ["wsgi.input"].read(length) if length > 0 else b""
@@ -74,7 +74,7 @@ def _json_body(environ):
     try:
         return json.loads(body) if body else None
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
-        raise HttpError(400, "Invalid JSON body: %s" % exc)
+        raise HttpError(400, "Invalid JSON body: %s" % exc) from exc
 
 
 class ReceiverApp:
@@ -209,7 +209,7 @@ class ReceiverApp:
         try:
             return 200, self.faults.set(spec)
         except ValueError as exc:
-            raise HttpError(400, str(exc))
+            raise HttpError(400, str(exc)) from exc
 
     def clear_faults(self, environ):
         return 200, self.faults.clear()

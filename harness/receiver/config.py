@@ -66,7 +66,7 @@ def parse_tiers(value: Optional[str]) -> Tuple[Tier, ...]:
             for k, v in raw.items()
         )
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise ValueError("POSX_TIERS must be JSON like {\"tier_x\": {\"price\": 1000, \"tokens\": 100}}: %s" % exc)
+        raise ValueError("POSX_TIERS must be JSON like {\"tier_x\": {\"price\": 1000, \"tokens\": 100}}: %s" % exc) from exc
 
 
 @dataclasses.dataclass(frozen=True)

@@ -115,7 +115,8 @@ class WebhookHandler:
                 return INVALID_SIGNATURE, None
         try:
             facts = read_event(_loads(body))
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # InvalidEvent and JSONDecodeError are ValueErrors; RecursionError: arrays nested thousands deep
+        # InvalidEvent and JSONDecodeError are ValueErrors; RecursionError: arrays nested thousands deep.
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             log.error("Invalid payload: %s", exc)
             return INVALID_PAYLOAD, None
         if log.isEnabledFor(logging.INFO):  # cached by logging; skips formatting under load

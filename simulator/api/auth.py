@@ -38,7 +38,7 @@ def api_key_from(authorization: Optional[str]) -> str:
             decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise AuthenticationError("Invalid Authorization header: the Basic credentials are not valid "
-                                      "base64. Send your secret key as the user name (e.g. curl -u sk_test_...:).")
+                                      "base64. Send your secret key as the user name (e.g. curl -u sk_test_...:).") from None
         key = decoded.partition(":")[0]
     else:
         raise AuthenticationError("Invalid Authorization header: use 'Authorization: Bearer sk_test_...' "

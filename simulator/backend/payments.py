@@ -173,7 +173,7 @@ class PaymentsMixin:
 
     # -- payment intents ------------------------------------------------------------
     def _check_payment_method_types(self, types: list) -> None:
-        for i, t in enumerate(types):
+        for t in types:
             if t != "card":
                 raise InvalidRequestError(
                     'The payment method type "%s" is invalid. Please ensure the provided type is '

@@ -186,7 +186,7 @@ def gunicorn_app(workdir: str, app: str, worker_class: str, workers: int, thread
                 break
             except requests.RequestException:
                 if time.monotonic() > deadline:
-                    raise RuntimeError("%s did not start under gunicorn" % app)
+                    raise RuntimeError("%s did not start under gunicorn" % app) from None
                 time.sleep(0.05)  # polling the server's readiness with a deadline
         yield proc, url
     finally:
@@ -441,7 +441,9 @@ def main(argv=None) -> int:
                                                                sys.version.split()[0]))
     print("RESULT tool=%s outbox=%s workers=%d class=%s db=%s connections=%d rps=%.0f p50=%.2fms p99=%.2fms requests=%d "
           "non2xx=%d server_cpu_per_req=%.0fus paid_orders=%d allocations=%d commissions=%d double_alloc=%d invariants=%s" % (
-              result["tool"], "process" if args.outbox_process else "threads=%d" % args.outbox_threads, args.workers, args.worker_class, "postgresql" if url.startswith("postgres") else "sqlite",
+              result["tool"], "process" if args.outbox_process else "threads=%d" % args.outbox_threads,
+              args.workers, args.worker_class,
+              "postgresql" if url.startswith("postgres") else "sqlite",
               args.connections, result["rps"], result["p50_ms"], result["p99_ms"], result["requests"],
               result["non_2xx"], result["cpu_us_per_request"], paid, stats["allocations"], stats["commissions"],
               stats["orders_with_multiple_allocations"], "ok" if ok_invariants else "BROKEN"))

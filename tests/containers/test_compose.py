@@ -145,25 +145,25 @@ def test_depends_on_waits_for_health_and_healthchecks_exist(compose):
 
 
 def test_dockerfile():
-    lines = [l.strip() for l in (ROOT / "Dockerfile").read_text().splitlines() if l.strip() and not l.startswith("#")]
+    lines = [ln.strip() for ln in (ROOT / "Dockerfile").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
     text = "\n".join(lines)
     assert lines[0] == "FROM python:3.11-slim"
-    for copy in [l for l in lines if l.startswith("COPY ")]:
+    for copy in [ln for ln in lines if ln.startswith("COPY ")]:
         for src in copy.split()[1:-1]:
             assert (ROOT / src).exists(), src
     for package in ("simulator", "harness", "scenarios", "loadtests"):
         assert f"COPY {package} ./{package}" in text
     assert 'pip install ".[postgres]"' in text
-    users = [l for l in lines if l.startswith("USER ")]
+    users = [ln for ln in lines if ln.startswith("USER ")]
     assert users and users[-1] != "USER root"
     assert "/data /shared" in text  # the volumes compose mounts are owned by that user
-    cmd = [l for l in lines if l.startswith("CMD ")][-1]
+    cmd = [ln for ln in lines if ln.startswith("CMD ")][-1]
     assert cmd.startswith('CMD ["stripe-sim", "serve", "--host", "0.0.0.0"')
 
 
 def test_dockerignore_keeps_local_state_out_but_not_the_sources():
-    patterns = {l.strip() for l in (ROOT / ".dockerignore").read_text().splitlines()
-                if l.strip() and not l.startswith("#")}
+    patterns = {ln.strip() for ln in (ROOT / ".dockerignore").read_text().splitlines()
+                if ln.strip() and not ln.startswith("#")}
     assert {".git", ".venv", "**/__pycache__", ".env", "reports"} <= patterns
     assert not patterns & {"README.md", "pyproject.toml", "simulator", "harness", "scenarios", "loadtests"}
 

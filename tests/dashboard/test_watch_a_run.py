@@ -13,7 +13,8 @@ from harness.containers import free_port
 
 def test_dashboard_shows_a_running_suites_deliveries(tmp_path):
     port = free_port()
-    cmd = [sys.executable, "-c", "import sys; from harness.cli import main; sys.exit(main())", "run", "--sim-port", str(port), "--workers", "1",
+    cmd = [sys.executable, "-c", "import sys; from harness.cli import main; sys.exit(main())",
+           "run", "--sim-port", str(port), "--workers", "1",
            "-k", "test_sequential_duplicates_allocate_once", "--json-report", str(tmp_path / "report.json")]
     # As a user starts it: not as a pytest-xdist worker (whose name would move the simulator
     # off the fixed port, as the harness does for its own workers 1..n).

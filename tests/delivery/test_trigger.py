@@ -39,7 +39,7 @@ def test_exit_1_with_a_line_per_honest_delivery_that_was_refused(capsys):
     finally:
         r.close()
     err = capsys.readouterr().err
-    lines = [l for l in err.splitlines() if l.startswith("FAILED:")]
+    lines = [line for line in err.splitlines() if line.startswith("FAILED:")]
     assert len(lines) == 3 and "expected a 2xx, got HTTP 400" in lines[0]
     assert "No signatures found matching the expected signature for payload" in lines[0]
 
@@ -204,7 +204,8 @@ def test_the_one_line_ci_check_as_a_real_process(receiver):
     import subprocess
     import sys
 
-    cmd = [sys.executable, "-c", "import sys; from simulator.cli import main; sys.exit(main())", "trigger", "payment_intent.payment_failed", "--to", receiver.url,
+    cmd = [sys.executable, "-c", "import sys; from simulator.cli import main; sys.exit(main())",
+           "trigger", "payment_intent.payment_failed", "--to", receiver.url,
            "--secret", SECRET, "--fault", "duplicate:2"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr

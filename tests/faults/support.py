@@ -218,7 +218,8 @@ class SimProcess:
     """``stripe-sim serve`` in a subprocess; ``url`` once it says where it listens."""
 
     def __init__(self, state_file: str, log_path: str, port: int = 0, time_scale: float = 0, seed: int = 11):
-        self.cmd = [sys.executable, "-c", "import sys; from simulator.cli import main; sys.exit(main(sys.argv[1:]))", "serve", "--port", str(port), "--seed", str(seed),
+        self.cmd = [sys.executable, "-c", "import sys; from simulator.cli import main; sys.exit(main(sys.argv[1:]))",
+                    "serve", "--port", str(port), "--seed", str(seed),
                     "--state-file", state_file, "--time-scale", str(time_scale)]
         self.log_path = log_path
         self.proc: Optional[subprocess.Popen] = None

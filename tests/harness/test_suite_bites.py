@@ -34,7 +34,8 @@ REFERENCE_SELECTION = ["-k", "crash_mid or concurrent or before_its_order or rep
 
 
 def run_suite(flavor: str, selection: list) -> tuple[int, dict]:
-    cmd = [sys.executable, "-c", "import sys; from harness.cli import main; sys.exit(main())", "run", "--flavor", flavor, "--json", "-n", "1", *selection]
+    cmd = [sys.executable, "-c", "import sys; from harness.cli import main; sys.exit(main())",
+           "run", "--flavor", flavor, "--json", "-n", "1", *selection]
     env = dict(os.environ)
     env.pop("PYTEST_XDIST_WORKER", None)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
@@ -42,7 +43,7 @@ def run_suite(flavor: str, selection: list) -> tuple[int, dict]:
         report = json.loads(proc.stdout)
     except ValueError:
         raise AssertionError("no JSON report from %s (exit %d):\n%s\n%s" % (cmd, proc.returncode, proc.stdout[-2000:],
-                                                                            proc.stderr[-3000:]))
+                                                                            proc.stderr[-3000:])) from None
     return proc.returncode, report
 
 

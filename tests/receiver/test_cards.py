@@ -55,7 +55,8 @@ def settle(sim, receiver, order_id, status, allocations):
 
     def view():
         v = requests.get(receiver.url + "/api/v1/orders/%s/" % order_id, headers=API_HEADERS, timeout=10).json()
-        return v if v["status"] == status and len(v["allocations"]) == allocations and len(v["commissions"]) == allocations else None
+        done = v["status"] == status and len(v["allocations"]) == allocations and len(v["commissions"]) == allocations
+        return v if done else None
     return wait_until(view, timeout=10, what="order %s to be %s with %d allocation(s)" % (order_id, status, allocations))
 
 

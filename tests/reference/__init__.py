@@ -31,7 +31,7 @@ def path(name: str) -> Path:
     try:
         return DIR / FILES[name]
     except KeyError:
-        raise ReferenceDataMissing("unknown reference data %r (known: %s)" % (name, ", ".join(sorted(FILES))))
+        raise ReferenceDataMissing("unknown reference data %r (known: %s)" % (name, ", ".join(sorted(FILES)))) from None
 
 
 @lru_cache(maxsize=None)

@@ -1,6 +1,5 @@
 """The payment life cycle per test card: events in Stripe's order, field-complete objects,
 ids that agree across objects, and values like the real captures."""
-import json
 import threading
 
 import pytest

@@ -55,7 +55,7 @@ def stop(proc):
     except subprocess.TimeoutExpired:
         proc.kill()  # never leave a server behind; the test fails on the missing exit
         proc.wait(5)
-        raise AssertionError("stripe-sim serve did not stop within 20 s of SIGTERM")
+        raise AssertionError("stripe-sim serve did not stop within 20 s of SIGTERM") from None
     out = []
     while True:  # the pump thread hands over the rest of the output, then "" at EOF
         line = proc.lines.get(timeout=10)

@@ -77,7 +77,7 @@ class Plan:
                 "duplicates": sum(s.duplicate for s in sends),
                 "concurrent_duplicates": sum(s.duplicate and s.concurrent for s in sends),
                 "reordered": reordered, "forged": sum(bool(s.forgery) for s in sends), "orders": len(self.lanes),
-                "paid_orders": sum(l.expect == "paid" for l in self.lanes)}
+                "paid_orders": sum(lane.expect == "paid" for lane in self.lanes)}
 
 
 def plan(orders: List[Order], total: int, seed: int = 1) -> Plan:
@@ -96,7 +96,7 @@ def plan(orders: List[Order], total: int, seed: int = 1) -> Plan:
             raise ValueError("not enough orders for %d events" % total)
         order = pool.pop()
         r = rng.random()
-        for kind, share, expect in KINDS:
+        for kind, share, expect in KINDS:  # noqa: B007 (the pick is the pair left when the loop breaks)
             r -= share
             if r < 0:
                 break
@@ -351,7 +351,7 @@ def check(the_plan: Plan, result: Result, url: str, token: str) -> List[str]:
     if stats["webhook_events"] != len(handled):
         problems.append("the receiver recorded %d event ids, %d distinct handled events were sent"
                         % (stats["webhook_events"], len(handled)))
-    paid = sum(l.expect == "paid" for l in the_plan.lanes)
+    paid = sum(lane.expect == "paid" for lane in the_plan.lanes)
     if stats["allocations"] != paid or stats["commissions"] != paid:
         problems.append("%d paid orders, %d allocations, %d commissions" % (paid, stats["allocations"],
                                                                            stats["commissions"]))
