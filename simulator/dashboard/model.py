@@ -93,11 +93,8 @@ def _adhoc_targets(sim) -> list[dict]:
     engine = getattr(sim, "engine", None)
     if engine is None:
         return []
-    targets = getattr(engine, "targets", None)
-    found = targets() if callable(targets) else dict(getattr(engine, "_adhoc", None) or {})
-    items = found.values() if isinstance(found, dict) else found
     out = []
-    for t in items:
+    for t in engine.targets().values():
         t = dict(t)
         t.setdefault("secret", ", ".join(t.get("secrets") or ()))
         t["adhoc"] = True

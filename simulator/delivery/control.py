@@ -128,8 +128,7 @@ def create_blueprint(engine) -> Blueprint:
         endpoint = body.get("endpoint")
         if endpoint is not None and not isinstance(endpoint, str):
             raise BadInput("endpoint must be a webhook endpoint id", "endpoint")
-        if endpoint is not None and endpoint not in engine.backend.webhook_endpoints \
-                and endpoint not in engine._adhoc:
+        if endpoint is not None and not engine.has_endpoint(endpoint):
             raise BadInput("no such webhook endpoint: %r" % endpoint, "endpoint")
         try:
             targets = engine.resend(event_id, endpoint)
@@ -154,7 +153,7 @@ def create_blueprint(engine) -> Blueprint:
         return _json({"object": "list", "data": flows.describe()})
 
     def _known_endpoint(endpoint_id):
-        if endpoint_id not in engine.backend.webhook_endpoints and endpoint_id not in engine._adhoc:
+        if not engine.has_endpoint(endpoint_id):
             raise BadInput("no such webhook endpoint: %r" % endpoint_id, "endpoint")
 
     @bp.get("/endpoints/<endpoint_id>/faults")

@@ -224,6 +224,90 @@ def parse_faults(specs) -> list[FaultSpec]:
 
 # ---------------------------------------------------------------- per-attempt application
 
+# ---------------------------------------------------------------- copies and order
+# How the ``copies`` and ``order`` kinds shape a batch, beside how ``signature`` and
+# ``payload`` shape one attempt (below). Pure: the planner (planner.py) calls these.
+
+def applies(spec: FaultSpec, event_type: str, rng) -> bool:
+    """Whether ``spec`` touches an event of this type (its ``type`` filter, then its ``rate``)."""
+    if not spec.applies_to(event_type):
+        return False
+    rate = spec.get("rate") if any(p.name == "rate" for p in spec.fault.params) else 1.0
+    return rate >= 1.0 or rng.random() < rate
+
+
+@dataclass
+class EventShape:
+    """What the faults make of one event: attempt faults, copies, a burst, a delay."""
+    mutations: list = field(default_factory=list)  # signature/payload specs applied per attempt
+    labels: list = field(default_factory=list)
+    copies: int = 1  # sequential deliveries (a chain)
+    burst: int = 1  # identical attempts at one instant
+    delay: float = 0.0
+
+
+def shape_event(specs, event_type: str, rng) -> EventShape:
+    out = EventShape()
+    for s in specs:
+        if s.kind in ("signature", "payload") and applies(s, event_type, rng):
+            out.mutations.append(s)
+        elif s.name == "delay" and applies(s, event_type, rng):
+            out.delay += float(s.get("seconds"))
+        elif s.name == "duplicate" and applies(s, event_type, rng):
+            out.copies = int(s.get("count"))
+        elif s.name == "duplicate_concurrent" and applies(s, event_type, rng):
+            out.burst = int(s.get("count"))
+        else:
+            continue
+        out.labels.append(s.label())
+    return out
+
+
+def batch_order(specs) -> list:
+    """The order faults that act on a whole batch (``delay`` acts per event)."""
+    return [s for s in specs if s.kind == "order" and s.name != "delay"]
+
+
+def reorder(groups: list, specs, rng, event_type_of) -> bool:
+    """Apply reverse / shuffle / hold_back to ``groups`` (one list of jobs per event, record
+    order) in place; True when the result must go out as a chain, one after another.
+
+    A held-back group gets its extra ``seconds`` on each job's ``due`` and the label."""
+    from simulator.rng import SeededRandom
+
+    chain = False
+    for s in specs:
+        if s.name == "reverse":
+            groups.reverse()
+            chain = True
+        elif s.name == "shuffle":
+            seed = s.get("seed")
+            (SeededRandom(seed) if seed is not None else rng).shuffle(groups)
+            chain = True
+        elif s.name == "hold_back" and groups:
+            wanted = s.get("type")
+            idx = next((i for i, g in enumerate(groups) if event_type_of(g[0]) == wanted), None) \
+                if wanted else int(s.get("index"))
+            if idx is None or idx >= len(groups):
+                raise FaultError("hold_back: no event %s in this batch of %d" % (
+                    "of type %r" % wanted if wanted else "at index %d" % idx, len(groups)))
+            held = groups.pop(idx)
+            for j in held:
+                j.due += float(s.get("seconds"))
+                j.labels.append(s.label())
+            groups.append(held)
+            chain = True
+    # Every job of the batch carries the batch's order faults, so the log can be filtered by them.
+    for s in batch_order(specs):
+        for g in groups:
+            for j in g:
+                if s.label() not in j.labels:
+                    j.labels.append(s.label())
+    return chain
+
+
+# ---------------------------------------------------------------- signature and payload
+
 def _fresh_event(event: dict, rng) -> dict:
     out = copy.deepcopy(event)
     out["id"] = rng.new_id("evt")

@@ -18,7 +18,8 @@ class DeliveryTimeout(AssertionError):
     """A wait ran out; the message shows what did happen."""
 
 
-def _match(entry: dict, filters: dict) -> bool:
+def matches(entry: dict, filters: dict) -> bool:
+    """Whether a log entry passes every filter (``FILTERS``; None means any)."""
     for key, want in filters.items():
         if want is None:
             continue
@@ -99,7 +100,7 @@ class DeliveryLog:
         check_filters(filters)
         with self._cond:
             items = list(self._entries)
-        return [e for e in items if _match(e, filters) and (predicate is None or predicate(e))]
+        return [e for e in items if matches(e, filters) and (predicate is None or predicate(e))]
 
     def wait(self, predicate: Callable[[list], bool], timeout: float, describe: str,
              extra: Optional[Callable[[], str]] = None) -> list:

@@ -8,7 +8,7 @@ from typing import Optional
 
 from simulator import flows
 from simulator.delivery import faults as F
-from simulator.delivery.engine import check_secrets
+from simulator.delivery.targets import check_secrets, is_adhoc
 from simulator.delivery.transport import TargetError, split_url
 
 CURRENCY_LEN = 3
@@ -160,7 +160,7 @@ def run(engine, req: TriggerRequest) -> dict:
     validate(req)
     backend = engine.backend
     if req.endpoint:
-        if req.endpoint not in backend.webhook_endpoints and not req.endpoint.startswith("we_adhoc_"):
+        if req.endpoint not in backend.webhook_endpoints and not is_adhoc(req.endpoint):
             raise TriggerError("no such webhook endpoint: %r" % req.endpoint, "endpoint")
         target = req.endpoint
     else:
