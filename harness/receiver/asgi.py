@@ -22,12 +22,14 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional, Tuple
 
-from .app import MAX_BODY, WEBHOOK_PATH, ReceiverApp, _dumps
+from simulator import httpkit
+
+from .app import MAX_BODY, WEBHOOK_PATH, ReceiverApp
 from .db import run_in_one_transaction
 
 log = logging.getLogger("posx.receiver")
 
-_JSON = (b"content-type", b"application/json")
+_JSON = (b"content-type", httpkit.JSON_TYPE.encode())
 
 
 class _Job:
@@ -120,13 +122,13 @@ class ReceiverASGI:
             body = await _read_body(headers, receive)
         except ClientGone:
             return
-        except _TooLarge:
-            await _send(send, 413, [_JSON], _dumps({"error": "Body larger than %d bytes" % MAX_BODY}))
+        except httpkit.HttpError as exc:  # over the cap (413) or a bad Content-Length (400)
+            await _send(send, exc.status, [_JSON], httpkit.dumps(httpkit.contract_error(exc.message)))
             return
         if scope["path"] == WEBHOOK_PATH and scope["method"] == "POST" and self.webhook.groupable \
                 and self.app.schema_ready:
             status, payload = await self._webhook_inline(body, _header(headers, b"stripe-signature"))
-            await _send(send, status, [_JSON], _dumps(payload))
+            await _send(send, status, [_JSON], httpkit.dumps(payload))
             return
         status, out_headers, data = await asyncio.get_running_loop().run_in_executor(
             self._pool, _call_wsgi, self.app, scope, body)
@@ -143,11 +145,7 @@ class ReceiverASGI:
             # As the WSGI app does: a real server-side failure is a 500 (Stripe retries), with
             # a JSON body, never a traceback page; nothing of this webhook was committed.
             log.exception("Unhandled error on POST %s", WEBHOOK_PATH)
-            return 500, {"error": "Internal server error"}
-
-
-class _TooLarge(Exception):
-    pass
+            return 500, httpkit.contract_error("Internal server error")
 
 
 def _header(headers, name: bytes) -> Optional[str]:
@@ -158,15 +156,12 @@ def _header(headers, name: bytes) -> Optional[str]:
 
 
 async def _read_body(headers, receive) -> bytes:
-    length = _header(headers, b"content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_BODY:
-        raise _TooLarge()
+    httpkit.check_length(_header(headers, b"content-length"), MAX_BODY)
     message = await receive()
     if message["type"] == "http.disconnect":
         raise ClientGone()
     body = message.get("body", b"")
-    if len(body) > MAX_BODY:  # chunked, so no length to refuse it by up front
-        raise _TooLarge()
+    httpkit.check_size(len(body), MAX_BODY)  # chunked, so no length to refuse it by up front
     if not message.get("more_body"):
         return body  # the usual case: the whole body arrived with the headers
     chunks, size = [body], len(body)
@@ -176,8 +171,7 @@ async def _read_body(headers, receive) -> bytes:
             raise ClientGone()
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY:
-            raise _TooLarge()
+        httpkit.check_size(size, MAX_BODY)
         chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)

@@ -10,53 +10,31 @@ Every failure on ``/v1`` is rendered in one place in Stripe's shape.
 from __future__ import annotations
 
 import hmac
-import json
-from http import HTTPStatus
 from typing import Any, Callable, Optional
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from simulator import httpkit
 from simulator.api import auth, errors, forms
 from simulator.api.idempotency import StoredResponse
 from simulator.api.routes import ANSWER_KINDS, Router
 from simulator.backend.expand import check_paths as check_expand_paths
 from simulator.errors import InvalidRequestError, PayloadTooLargeError, StateError, StripeError
 
-MAX_BODY_BYTES = 1024 * 1024
+MAX_BODY_BYTES = httpkit.MAX_BODY
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 # Failures that happen before an endpoint runs; Stripe does not save them under an
 # idempotency key (see simulator.api.idempotency).
 _NOT_STORED = (InvalidRequestError,)
 
-_STATUS_LINES = {s.value: "%d %s" % (s.value, s.phrase) for s in HTTPStatus}
-
-
-try:
-    import orjson
-except ImportError:  # pragma: no cover - orjson is a dependency; the stdlib still works
-    orjson = None
-
-
-def _dumps(obj: Any) -> bytes:
-    if orjson is not None:
-        try:
-            return orjson.dumps(obj)
-        except TypeError:  # an int beyond 64 bits or a non-str key: the stdlib takes anything JSON
-            pass
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+_dumps = httpkit.dumps
 
 
 def _fingerprint(method: str, path: str, params: dict, expand: list) -> bytes:
     """What an idempotency key is bound to: the method, the path and the parameters."""
-    key = [method, path, params, expand]
-    if orjson is not None:
-        try:
-            return orjson.dumps(key, option=orjson.OPT_SORT_KEYS)
-        except TypeError:
-            pass
-    return json.dumps(key, sort_keys=True).encode("utf-8")
+    return httpkit.dumps([method, path, params, expand], sort_keys=True)
 
 
 def _is_stored(exc: StripeError) -> bool:
@@ -97,7 +75,7 @@ class ApiApp:
             return self.fallback(environ, start_response)
         status, body, headers = self.handle(environ, path)
         headers.append(("Content-Length", str(len(body))))
-        start_response(_STATUS_LINES.get(status) or "%d Error" % status, headers)
+        start_response(httpkit.status_line(status), headers)
         return [body]
 
     def handle(self, environ: dict, path: str) -> tuple[int, bytes, list]:
@@ -140,12 +118,12 @@ class ApiApp:
                 result = self._expand(result, expand)
             status, body, stored = 200, _dumps(result), True
         except StripeError as exc:
-            status, body = exc.http_status, _dumps(errors.error_body(exc, request_id))
+            status, body = exc.http_status, _dumps(httpkit.stripe_error(exc, request_id))
             stored = _is_stored(exc)
         except Exception as exc:  # a bug: still Stripe's shape, never a traceback page
             self.unexpected.append(exc)
             err = errors.unexpected(exc, request_id)
-            status, body, stored = err.http_status, _dumps(errors.error_body(err, request_id)), True
+            status, body, stored = err.http_status, _dumps(httpkit.stripe_error(err, request_id)), True
         if owned_key is not None:
             if stored:
                 sim.idempotency.finish(api_key, owned_key, StoredResponse(status, body, request_id))
@@ -155,7 +133,7 @@ class ApiApp:
 
     @staticmethod
     def _headers(request_id: str, version: str, extra: list) -> list:
-        return [("Content-Type", "application/json"), ("Request-Id", request_id), ("Stripe-Version", version),
+        return [("Content-Type", httpkit.JSON_TYPE), ("Request-Id", request_id), ("Stripe-Version", version),
                 ("Cache-Control", "no-cache, no-store")] + extra
 
     def _params(self, environ: dict, method: str) -> dict:
@@ -169,24 +147,10 @@ class ApiApp:
 
     @staticmethod
     def _body(environ: dict) -> bytes:
-        raw_length = environ.get("CONTENT_LENGTH")
-        stream = environ.get("wsgi.input")
-        if raw_length:
-            try:
-                length = int(raw_length)
-            except ValueError:
-                raise InvalidRequestError("Invalid Content-Length header: %r." % raw_length[:40]) from None
-            if length > MAX_BODY_BYTES:
-                raise PayloadTooLargeError("Request body is %d bytes; the simulator accepts at most %d."
-                                           % (length, MAX_BODY_BYTES))
-            body = stream.read(length) if length > 0 and stream is not None else b""
-        elif environ.get("wsgi.input_terminated") and stream is not None:
-            # Chunked: the server ends the stream for us; read one byte past the limit to see it.
-            body = stream.read(MAX_BODY_BYTES + 1)
-            if len(body) > MAX_BODY_BYTES:
-                raise PayloadTooLargeError("Request body is over %d bytes." % MAX_BODY_BYTES)
-        else:
-            return b""
+        try:
+            body = httpkit.read_body(environ, MAX_BODY_BYTES)
+        except httpkit.HttpError as exc:
+            raise (PayloadTooLargeError if exc.status == 413 else InvalidRequestError)(exc.message) from None
         if not body:
             return body
         ctype = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
@@ -230,12 +194,11 @@ def _take_expand(params: dict) -> list[str]:
 
 
 def _sim_error(status: int, message: str) -> Response:
-    return Response(_dumps({"error": {"message": message, "status": status}}), status=status,
-                    content_type="application/json")
+    return Response(_dumps(httpkit.control_error(status, message)), status=status, content_type=httpkit.JSON_TYPE)
 
 
 def _stripe_error(status: int, err: StripeError, version: str) -> Response:
-    resp = Response(_dumps(errors.error_body(err, "req_none")), status=status, content_type="application/json")
+    resp = Response(_dumps(httpkit.stripe_error(err, "req_none")), status=status, content_type=httpkit.JSON_TYPE)
     resp.headers["Stripe-Version"] = version
     return resp
 
@@ -272,8 +235,10 @@ def create_app(sim, *, control_token: Optional[str] = None, require_control_toke
         length = request.content_length
         if length is not None and length > MAX_BODY_BYTES:
             # The control plane reads bodies whole (get_data); without this an endless one would be buffered.
-            return _sim_error(413, "Request body is %d bytes; the control plane accepts at most %d."
-                              % (length, MAX_BODY_BYTES))
+            try:
+                httpkit.check_length(str(length), MAX_BODY_BYTES)
+            except httpkit.HttpError as exc:
+                return _sim_error(exc.status, exc.message)
         if control_token is None:
             if require_control_token:
                 return _sim_error(403, "The control plane is disabled: the simulator listens on a non-loopback "

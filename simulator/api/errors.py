@@ -1,7 +1,7 @@
-"""Stripe's error body, made in one place.
+"""Stripe's errors that only the API raises (unknown URL, a bug's last-resort answer).
 
-Every failure on ``/v1`` leaves the API as ``{"error": {...}}`` with the status of its
-``simulator.errors`` type. Anything else raised is a bug: it still answers in Stripe's shape
+Every failure on ``/v1`` leaves the API as ``{"error": {...}}`` (``simulator.httpkit.stripe_error``)
+with the status of its ``simulator.errors`` type. Anything else raised is a bug: it still answers in Stripe's shape
 (``api_error``, 500) so a client's error handling is exercised instead of a traceback page,
 and the exception is kept on the app for tests and logs to find.
 """
@@ -36,11 +36,3 @@ def unexpected(exc: BaseException, request_id: str) -> ApiError:
               "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
     return ApiError("An unexpected error occurred in the simulator while handling request %s (%s). "
                     "This is a simulator bug." % (request_id, type(exc).__name__))
-
-
-def error_body(exc: StripeError, request_id: str) -> dict:
-    body = exc.to_dict()
-    # Stripe links every error to its request in the dashboard; the id is what support asks for.
-    body["error"].setdefault("request_log_url",
-                             "https://dashboard.stripe.com/test/logs/%s" % request_id)
-    return body

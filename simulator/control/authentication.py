@@ -10,11 +10,11 @@ names what is wrong).
 """
 from __future__ import annotations
 
-import json
 
 from flask import Blueprint, request
 
 from simulator.backend.authentication import OUTCOMES
+from simulator import httpkit
 from simulator.control.responses import error_response as _error, json_response as _json
 from simulator.errors import InvalidRequestError, ResourceMissingError, StateError
 
@@ -23,7 +23,7 @@ def _parse(raw: bytes):
     """The outcome from the body, or an error Response naming what is wrong."""
     usage = 'the body must be JSON like {"outcome": "complete"} or {"outcome": "fail"}'
     try:
-        body = json.loads(raw or b"{}")
+        body = httpkit.loads(raw or b"{}")
     except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
         return None, _error(400, "%s: %s" % (usage, exc), "body")
     if not isinstance(body, dict):
@@ -34,7 +34,7 @@ def _parse(raw: bytes):
     if "outcome" not in body:
         return None, _error(400, "outcome is required: complete or fail", "outcome")
     if body["outcome"] not in OUTCOMES:
-        return None, _error(400, "outcome must be complete or fail, got %s" % json.dumps(body["outcome"]),
+        return None, _error(400, "outcome must be complete or fail, got %s" % httpkit.dumps(body["outcome"]).decode(),
                             "outcome")
     return body["outcome"], None
 

@@ -7,13 +7,13 @@ see ``authentication.py``). Bad input answers 400 with a message naming the fiel
 """
 from __future__ import annotations
 
-import json
 import math
 
 from flask import Blueprint, Response, request
 
 from simulator import __version__
 from simulator.control import authentication
+from simulator import httpkit
 from simulator.control.responses import error_response, json_response as _json
 
 
@@ -71,7 +71,7 @@ def create_blueprint(sim) -> Blueprint:
     def set_clock():
         raw = request.get_data(cache=False)
         try:
-            body = json.loads(raw or b"{}")
+            body = httpkit.loads(raw or b"{}")
         except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
             return _bad("body must be JSON like {\"advance\": 3600} or {\"time_scale\": 0}: %s" % exc)
         if not isinstance(body, dict):

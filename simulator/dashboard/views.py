@@ -9,12 +9,12 @@ header it already checks. Forms carry a per-process CSRF token on top.
 from __future__ import annotations
 
 import hmac
-import json
 import secrets
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
+from simulator.control.responses import json_response
 from simulator.dashboard import model
 
 COOKIE = "stripe_sim_token"
@@ -89,8 +89,9 @@ def create_blueprint(sim) -> Blueprint:
 
     @bp.get("/version.json")
     def version_json():
-        body = json.dumps({"version": model.version(sim)})
-        return Response(body, content_type="application/json", headers={"Cache-Control": "no-store"})
+        resp = json_response({"version": model.version(sim)})
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
 
     @bp.post("/events/<event_id>/resend")
     def resend(event_id: str):

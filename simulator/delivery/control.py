@@ -12,26 +12,16 @@ Bad input answers 400 with ``error.field`` naming what is wrong.
 """
 from __future__ import annotations
 
-import json
 import math
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, request
 
-from simulator import flows
+from simulator import flows, httpkit
+from simulator.control.responses import error_response as _error
+from simulator.control.responses import json_response as _json
 from simulator.delivery import faults as F
 from simulator.delivery import triggers
 from simulator.delivery.log import FILTERS, DeliveryTimeout
-
-
-def _json(obj, status: int = 200) -> Response:
-    return Response(json.dumps(obj, default=str), status=status, content_type="application/json")
-
-
-def _error(status: int, message: str, field=None) -> Response:
-    body = {"error": {"message": message, "status": status}}
-    if field:
-        body["error"]["field"] = field
-    return _json(body, status)
 
 
 class BadInput(F.InputError):
@@ -43,8 +33,8 @@ def _body() -> dict:
     if not raw:
         return {}
     try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
+        body = httpkit.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
         raise BadInput("the body must be JSON: %s" % exc, "body") from None
     if not isinstance(body, dict):
         raise BadInput("the body must be a JSON object", "body")

@@ -17,11 +17,10 @@ rejection from an accidental one.
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from simulator import signing
+from simulator import jsoncodec, signing
 
 ACCEPT, REJECT, EITHER = "accept", "reject", "either"
 
@@ -383,20 +382,10 @@ def _tamper(body: bytes) -> bytes:
     return body + b" "
 
 
-try:  # the stdlib's indenting encoder is pure Python: ~10x slower than orjson on a 3.6 KB event
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - orjson is a dependency; stay correct without it
-    _orjson = None
-
-
 def serialize_event(event: dict) -> bytes:
-    """Stripe's webhook bodies are pretty-printed with two spaces; sign exactly these bytes."""
-    if _orjson is not None:
-        try:
-            return _orjson.dumps(event, option=_orjson.OPT_INDENT_2)
-        except TypeError:
-            pass  # e.g. an integer beyond 64 bits: the stdlib handles it
-    return json.dumps(event, indent=2, ensure_ascii=False).encode("utf-8")
+    """Stripe's webhook bodies are pretty-printed with two spaces; sign exactly these bytes.
+    (Through orjson: the stdlib's indenting encoder is ~10x slower on a 3.6 KB event.)"""
+    return jsoncodec.dumps_pretty(event)
 
 
 def expectation(specs) -> tuple[str, Optional[str]]:

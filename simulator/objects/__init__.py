@@ -11,16 +11,16 @@ import json
 import os
 from typing import Any
 
+from simulator import jsoncodec
+
 TEMPLATE_DIR = os.path.join(os.path.dirname(__file__), "templates")
 
 API_VERSION = "2025-08-27.basil"
 
 _cache: dict[str, str] = {}
 
-try:  # every object built starts as a decoded template: orjson decodes it ~3x faster
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover - orjson is a dependency
-    _loads = json.loads
+# Every object built starts as a decoded template: orjson decodes it ~3x faster.
+_loads = jsoncodec.loads
 
 
 def template_kinds() -> list[str]:
