@@ -49,11 +49,6 @@ class HttpError(Exception):
         self.message = message
 
 
-def _too_large(cap: int, size: Optional[int] = None) -> HttpError:
-    said = "Request body is %d bytes" % size if size is not None else "Request body is over %d bytes" % cap
-    return HttpError(413, "%s; at most %d bytes are accepted." % (said, cap))
-
-
 def check_length(raw: Optional[str], cap: int = MAX_BODY) -> int:
     """The declared Content-Length (0 when absent), refused before anything is read."""
     if not raw:
@@ -61,18 +56,18 @@ def check_length(raw: Optional[str], cap: int = MAX_BODY) -> int:
     try:
         length = int(raw)
     except ValueError:
-        raise HttpError(400, "Invalid Content-Length header: %r." % raw[:40]) from None
+        length = -1
     if length < 0:
         raise HttpError(400, "Invalid Content-Length header: %r." % raw[:40])
     if length > cap:
-        raise _too_large(cap, length)
+        raise HttpError(413, "Request body is %d bytes; at most %d bytes are accepted." % (length, cap))
     return length
 
 
 def check_size(size: int, cap: int = MAX_BODY) -> None:
     """For a body that arrives in pieces (chunked, ASGI): refuse once it passes the cap."""
     if size > cap:
-        raise _too_large(cap)
+        raise HttpError(413, "Request body is over %d bytes, the most accepted." % cap)
 
 
 def read_body(environ: dict, cap: int = MAX_BODY) -> bytes:
