@@ -129,14 +129,14 @@ class RouteTable:
         self.routes = [Route(row[0], re.compile(row[1]), row[2], frozenset(row[3] if len(row) > 3 else ()))
                        for row in rows]
 
-    def find(self, method: str, path: str, hidden: Callable[[Route], bool] = lambda route: False):
+    def find(self, method: str, path: str, hidden: Optional[Callable[[Route], bool]] = None):
         """(route, params, None) on a match, else (None, {}, 404 or 405)."""
         other_method = False
         for route in self.routes:
             match = route.pattern.fullmatch(path)
             if match is None:
                 continue
-            if hidden(route):
+            if hidden is not None and hidden(route):
                 return None, {}, 404
             if route.method != method:
                 other_method = True

@@ -27,6 +27,8 @@ def dumps(obj: Any, *, sort_keys: bool = False, default: Optional[Callable] = No
     """Compact UTF-8 JSON. ``sort_keys`` for a canonical form; ``default`` as json.dumps's."""
     if orjson is not None:
         try:
+            if not sort_keys and default is None:
+                return orjson.dumps(obj)  # the hot path of every answer: no options to pass
             return orjson.dumps(obj, default=default, option=orjson.OPT_SORT_KEYS if sort_keys else None)
         except TypeError:
             pass

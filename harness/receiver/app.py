@@ -35,6 +35,10 @@ HttpError = httpkit.HttpError  # a handler raises it for any answer other than i
 ADMIN = "admin"  # routes that 404 unless fault hooks are enabled
 
 
+def _admin(route) -> bool:
+    return ADMIN in route.tags
+
+
 def _json_body(environ):
     return httpkit.json_body(httpkit.read_body(environ, MAX_BODY))
 
@@ -113,15 +117,12 @@ class ReceiverApp:
         return [data]
 
     def _route(self, method: str, path: str, environ):
-        route, params, refused = self.routes.find(method, path, self._hidden)
+        route, params, refused = self.routes.find(method, path, None if self.config.enable_fault_hooks else _admin)
         if route is not None:
             return route.handler(environ, **params)
         if refused == 405:
             raise HttpError(405, "Method %s not allowed on %s" % (method, path))
         raise HttpError(404, "Not found: %s" % path)
-
-    def _hidden(self, route) -> bool:
-        return ADMIN in route.tags and not self.config.enable_fault_hooks
 
     def _authenticate(self, environ) -> None:
         header = environ.get("HTTP_AUTHORIZATION") or ""
