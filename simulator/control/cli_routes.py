@@ -60,15 +60,6 @@ def _relay_base() -> str:
     return "http://127.0.0.1:%s" % port
 
 
-def known_endpoint(sim, endpoint_id: str) -> bool:
-    if endpoint_id in getattr(sim.backend, "webhook_endpoints", {}):
-        return True
-    engine = getattr(sim, "engine", None)
-    targets = getattr(engine, "targets", None)
-    found = targets() if callable(targets) else getattr(engine, "_adhoc", None) or {}
-    return endpoint_id in found
-
-
 def create_blueprint(sim) -> Blueprint:
     bp = Blueprint("sim_cli", __name__)
     hub = hub_of(sim)
@@ -151,24 +142,14 @@ def create_blueprint(sim) -> Blueprint:
     # -- monitoring figures -------------------------------------------------------------
     @bp.get("/endpoints/<endpoint_id>/stats")
     def stats(endpoint_id):
-        if not known_endpoint(sim, endpoint_id):
+        if not S.known_endpoint(sim, endpoint_id):
             return error_response(404, "no such webhook endpoint: %r" % endpoint_id, "endpoint")
         raw_window = request.args.get("window")
         window = None if raw_window == "all" else _number("window", S.WINDOW_SECONDS, 1, 90 * 86400)
         buckets = int(_number("buckets", S.BUCKETS, 1, 120, integer=True))
-        return json_response(endpoint_figures(sim, endpoint_id, window, buckets))
+        return json_response(S.for_endpoint(sim, endpoint_id, window, buckets))
 
     return bp
-
-
-def endpoint_figures(sim, endpoint_id: str, window=S.WINDOW_SECONDS, buckets: int = S.BUCKETS) -> dict:
-    """What ``/_sim/endpoints/<id>/stats`` answers and the dashboard draws (one function, one truth)."""
-    engine = getattr(sim, "engine", None)
-    entries = engine.log.query(endpoint=endpoint_id) if engine is not None else []
-    # endpoint= also matches a URL; only this endpoint's own attempts count.
-    entries = [e for e in entries if e.get("endpoint_id") == endpoint_id]
-    figures = S.endpoint_stats(entries, sim.clock.now(), window=window, buckets=buckets)
-    return {"object": "webhook_endpoint_stats", "endpoint": endpoint_id, **figures}
 
 
 def create_relay(sim) -> Blueprint:

@@ -149,3 +149,25 @@ def format_verdicts(title: str, alerts: list[dict]) -> list[str]:
             shown = "%d" % v
         lines.append("  %-14s %-7s %s (%s)" % (a["rule"], "FIRING" if a["firing"] else "ok", a["description"], shown))
     return ["alert rules for %s:" % title] + lines
+
+
+def known_endpoint(sim, endpoint_id: str) -> bool:
+    """A registered webhook endpoint or one of the engine's ad-hoc targets."""
+    if endpoint_id in (getattr(sim.backend, "webhook_endpoints", None) or {}):
+        return True
+    engine = getattr(sim, "engine", None)
+    targets = getattr(engine, "targets", None)
+    found = targets() if callable(targets) else (getattr(engine, "_adhoc", None) or {})
+    return endpoint_id in found
+
+
+def for_endpoint(sim, endpoint_id: str, window: Optional[float] = WINDOW_SECONDS, buckets: int = BUCKETS,
+                 rules: Rules = DEFAULT_RULES) -> dict:
+    """What ``/_sim/endpoints/<id>/stats`` answers and the dashboard draws: one function, one truth."""
+    engine = getattr(sim, "engine", None)
+    log = getattr(engine, "log", None)
+    # endpoint= also matches a URL; only this endpoint's own attempts count.
+    entries = [e for e in (log.query(endpoint=endpoint_id) if log is not None else [])
+               if e.get("endpoint_id") == endpoint_id]
+    figures = endpoint_stats(entries, sim.clock.now(), window=window, buckets=buckets, rules=rules)
+    return {"object": "webhook_endpoint_stats", "endpoint": endpoint_id, **figures}
