@@ -3,7 +3,7 @@
 
 The charts are server-rendered SVG paths (no script, no canvas, nothing from the network;
 the page's CSP forbids inline styles, so colours are SVG attributes). A bucket without
-attempts is a gap in the line, not a zero.
+attempts has no point (never a zero); the line joins the points on either side of it.
 """
 from __future__ import annotations
 
@@ -24,13 +24,12 @@ def fmt_ms(v: Optional[float]) -> str:
 
 
 def _path(values: list, top: float) -> str:
-    """An SVG path through the values (None = a gap), x spread over the width, y scaled to top."""
+    """An SVG path through the values that exist (None: no point), x spread over the width, y scaled to top."""
     n = len(values)
     top = top or 1.0
     d, pen = [], False
     for i, v in enumerate(values):
         if v is None:
-            pen = False
             continue
         x = PAD + (WIDTH - 2 * PAD) * (i / (n - 1) if n > 1 else 0.5)
         y = HEIGHT - PAD - (HEIGHT - 2 * PAD) * (v / top)
@@ -56,7 +55,7 @@ def chart(series: list[dict], keys: tuple, top: Optional[float] = None) -> dict:
     if top is None:
         seen = [v for vs in values.values() for v in vs if v is not None]
         top = max(seen) * 1.1 if seen and max(seen) > 0 else 1.0
-    return {"width": WIDTH, "height": HEIGHT, "top": top,
+    return {"width": WIDTH, "height": HEIGHT, "top": top, "pad": PAD,
             "lines": [{"key": k, "colour": COLOURS[k], "d": _path(values[k], top), "dots": _dots(values[k], top)}
                       for k in keys]}
 
