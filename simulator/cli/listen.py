@@ -150,6 +150,11 @@ def _forward(remote, forwarder, session: dict, item: dict, url: str, skip_verify
         answer.update(status=resp.status_code, body=resp.text[:500])
     except requests.RequestException as exc:
         answer["error"] = "%s: %s" % (type(exc).__name__, exc)
+    # The simulator hears the answer first, so once the line is out the delivery is settled.
+    try:
+        remote.control("POST", "/listen/%s/answers/%s" % (session["id"], item["id"]), json=answer, timeout=10)
+    except requests.RequestException:
+        pass  # the relay times out and the engine retries: nothing is lost
     if as_json:
         print(json.dumps({"object": "forward_result", "event": event_id, "type": event_type, "url": url,
                           "status": answer["status"], "error": answer["error"]}), flush=True)
@@ -157,7 +162,3 @@ def _forward(remote, forwarder, session: dict, item: dict, url: str, skip_verify
         print("%s  <--  [%d] POST %s [%s]" % (_now(), answer["status"], url, event_id), flush=True)
     else:
         print("%s            [ERROR] Failed to POST: %s [%s]" % (_now(), answer["error"], event_id), flush=True)
-    try:
-        remote.control("POST", "/listen/%s/answers/%s" % (session["id"], item["id"]), json=answer, timeout=10)
-    except requests.RequestException:
-        pass  # the relay times out and the engine retries: nothing is lost

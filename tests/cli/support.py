@@ -100,7 +100,7 @@ class VerifyingReceiver:
     """Verifies every POST with stripe.Webhook.construct_event and the secret given later
     (the one `listen` prints); answers 200 when it verifies, 400 when not."""
 
-    def __init__(self, status_for=None):
+    def __init__(self, tls=None):
         self.secret = None
         self.verified: list[dict] = []
         self.rejected: list[str] = []
@@ -130,8 +130,16 @@ class VerifyingReceiver:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        scheme = "http"
+        if tls is not None:  # (cert, key): https with that (self-signed) certificate
+            import ssl
+
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = "http://127.0.0.1:%d/api/v1/webhooks/stripe/" % self.server.server_port
+        self.url = "%s://127.0.0.1:%d/api/v1/webhooks/stripe/" % (scheme, self.server.server_port)
 
     def wait_for(self, predicate, timeout: float = 15.0) -> list[dict]:
         deadline = time.monotonic() + timeout

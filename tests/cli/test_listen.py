@@ -2,6 +2,8 @@
 simulator, listen, and this test paying through the official SDK) and a receiver that
 verifies every webhook with the secret listen printed."""
 import re
+import shutil
+import subprocess
 
 import pytest
 import requests
@@ -141,3 +143,30 @@ def test_listen_refuses_bad_input_clearly(simulator):
     # The relay only takes deliveries signed with its session's secret.
     r = requests.post(simulator + "/_listen/lis_nope", data=b"{}", timeout=5)
     assert r.status_code == 410
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a certificate")
+def test_skip_verify_forwards_to_https_with_a_self_signed_certificate(simulator, tmp_path):
+    key, crt = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(crt),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    receiver = VerifyingReceiver(tls=(str(crt), str(key)))
+    client = stripe.StripeClient("sk_test_listen", base_addresses={"api": simulator})
+    try:
+        for flags, expect in (([], "[ERROR] Failed to POST: SSLError"), (["--skip-verify"], "<--  [200] POST https://")):
+            listen = stripe_sim("listen", "--forward-to", receiver.url, "--events", "payment_intent.created",
+                                "--server", simulator, *flags)
+            try:
+                receiver.secret = re.search(r"(whsec_\w+)", listen.expect(lambda l: "Ready!" in l)).group(1)
+                client.v1.payment_intents.create(params={"amount": 300, "currency": "usd"})
+                listen.expect(lambda l: expect in l, what=expect)
+            finally:
+                assert listen.interrupt() == 0
+        # Without --skip-verify the certificate was refused, and the simulator logged a failed delivery (502).
+        log = requests.get(simulator + "/_sim/deliveries", params={"type": "payment_intent.created"}, timeout=5).json()
+        assert [e["status"] for e in log["data"]][:2] == [502, 200]
+        assert "could not POST" in log["data"][0]["response_head"]
+        assert len(receiver.verified) == 1
+    finally:
+        receiver.close()
