@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 import socket
 import struct
+import weakref
 from typing import List, Optional, Tuple
 
 STATUS = re.compile(rb"^HTTP/1\.[01] (\d{3})")
+# Bytes of the next answer that arrived with the previous one (pipelining), per socket.
+_leftover: "weakref.WeakKeyDictionary[socket.socket, bytes]" = weakref.WeakKeyDictionary()
 
 
 def connect(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> socket.socket:
@@ -18,7 +21,7 @@ def connect(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> socket
 
 def read_response(sock: socket.socket) -> Tuple[int, dict, bytes]:
     """One whole HTTP/1.1 answer (status, lower-cased headers, body) with a Content-Length."""
-    data = b""
+    data = _leftover.pop(sock, b"")
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(65536)
         if not chunk:
@@ -38,6 +41,8 @@ def read_response(sock: socket.socket) -> Tuple[int, dict, bytes]:
         if not chunk:
             raise ConnectionError("closed mid-body")
         body += chunk
+    if len(body) > length:
+        _leftover[sock] = body[length:]
     return int(m.group(1)), headers, body[:length]
 
 
