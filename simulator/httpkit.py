@@ -19,8 +19,8 @@ from typing import Any, Callable, Iterable, Optional
 from simulator.jsoncodec import dumps, dumps_pretty, loads
 
 __all__ = ["JSON_TYPE", "MAX_BODY", "HttpError", "Route", "RouteTable", "check_length", "check_size",
-           "contract_error", "control_error", "dumps", "dumps_pretty", "json_body", "loads", "read_body",
-           "status_line", "stripe_error"]
+           "contract_error", "control_answer", "control_error", "dumps", "dumps_pretty", "json_answer",
+           "json_body", "json_object", "loads", "read_body", "status_line", "stripe_error"]
 
 JSON_TYPE = "application/json"
 # Stripe caps event payloads far below this, and no API call sends more than a few KB.
@@ -104,6 +104,17 @@ def control_error(status: int, message: str, field: Optional[str] = None) -> dic
     return body
 
 
+def json_answer(obj, status: int = 200) -> tuple:
+    """``(body, status, headers)``: what a Flask view may return as it is, and what the
+    control plane's views answer (``default=str``: a value with no JSON form is shown, not a 500)."""
+    return dumps(obj, default=str), status, [("Content-Type", JSON_TYPE)]
+
+
+def control_answer(status: int, message: str, field: Optional[str] = None) -> tuple:
+    """A control-plane error as ``(body, status, headers)``."""
+    return json_answer(control_error(status, message, field), status)
+
+
 def contract_error(message: str) -> dict:
     """The POSX target contract (docs/CONTRACT.md): ``{"error": "<message>"}``."""
     return {"error": message}
@@ -143,6 +154,19 @@ class RouteTable:
                 continue
             return route, match.groupdict(), None
         return None, {}, 405 if other_method else 404
+
+
+def json_object(raw: bytes) -> dict:
+    """A control-plane body: a JSON object, ``{}`` when empty; ``HttpError(400)`` otherwise."""
+    if not raw:
+        return {}
+    try:
+        body = loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
+        raise HttpError(400, "the body must be JSON: %s" % exc) from None
+    if not isinstance(body, dict):
+        raise HttpError(400, "the body must be a JSON object")
+    return body
 
 
 def json_body(raw: bytes) -> Any:

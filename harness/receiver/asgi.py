@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional, Tuple
@@ -125,6 +126,10 @@ class ReceiverASGI:
         except httpkit.HttpError as exc:  # over the cap (413) or a bad Content-Length (400)
             await _send(send, exc.status, [_JSON], httpkit.dumps(httpkit.contract_error(exc.message)))
             return
+        except _TooSlow:
+            await _send(send, 408, [_JSON, (b"connection", b"close")], httpkit.dumps(
+                httpkit.contract_error("The body did not arrive within %g s" % BODY_TIMEOUT)))
+            return
         if scope["path"] == WEBHOOK_PATH and scope["method"] == "POST" and self.webhook.groupable \
                 and self.app.schema_ready:
             status, payload = await self._webhook_inline(body, _header(headers, b"stripe-signature"))
@@ -148,6 +153,15 @@ class ReceiverASGI:
             return 500, httpkit.contract_error("Internal server error")
 
 
+class _TooSlow(Exception):
+    pass
+
+
+# A body that stops arriving costs no thread here, but it would hold its connection and its
+# task for ever: past this it is a 408 (docs/RELIABILITY.md, "Slow and stuck clients").
+BODY_TIMEOUT = float(os.environ.get("POSX_BODY_TIMEOUT") or 30.0)
+
+
 def _header(headers, name: bytes) -> Optional[str]:
     for key, value in headers:
         if key == name:
@@ -157,7 +171,8 @@ def _header(headers, name: bytes) -> Optional[str]:
 
 async def _read_body(headers, receive) -> bytes:
     httpkit.check_length(_header(headers, b"content-length"), MAX_BODY)
-    message = await receive()
+    deadline = asyncio.get_running_loop().time() + BODY_TIMEOUT
+    message = await _receive_by(receive, deadline)
     if message["type"] == "http.disconnect":
         raise ClientGone()
     body = message.get("body", b"")
@@ -166,7 +181,7 @@ async def _read_body(headers, receive) -> bytes:
         return body  # the usual case: the whole body arrived with the headers
     chunks, size = [body], len(body)
     while True:
-        message = await receive()
+        message = await _receive_by(receive, deadline)
         if message["type"] == "http.disconnect":
             raise ClientGone()
         chunk = message.get("body", b"")
@@ -175,6 +190,14 @@ async def _read_body(headers, receive) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
+
+
+async def _receive_by(receive, deadline: float):
+    timeout = deadline - asyncio.get_running_loop().time()
+    try:
+        return await asyncio.wait_for(receive(), timeout)
+    except asyncio.TimeoutError:
+        raise _TooSlow() from None
 
 
 async def _send(send, status: int, headers, data: bytes) -> None:

@@ -11,9 +11,8 @@ from simulator import httpkit
 
 
 def json_response(obj, status: int = 200) -> Response:
-    # default=str: a value with no JSON form (a stray object in a status) is shown, not a 500.
-    return Response(httpkit.dumps(obj, default=str), status=status, content_type=httpkit.JSON_TYPE)
+    return Response(*httpkit.json_answer(obj, status))
 
 
 def error_response(status: int, message: str, field: Optional[str] = None) -> Response:
-    return json_response(httpkit.control_error(status, message, field), status)
+    return Response(*httpkit.control_answer(status, message, field))

@@ -17,8 +17,8 @@ import math
 from flask import Blueprint, request
 
 from simulator import flows, httpkit
-from simulator.control.responses import error_response as _error
-from simulator.control.responses import json_response as _json
+from simulator.httpkit import control_answer as _error
+from simulator.httpkit import json_answer as _json
 from simulator.delivery import faults as F
 from simulator.delivery import triggers
 from simulator.delivery.log import FILTERS, DeliveryTimeout
@@ -29,16 +29,10 @@ class BadInput(F.InputError):
 
 
 def _body() -> dict:
-    raw = request.get_data(cache=False)
-    if not raw:
-        return {}
     try:
-        body = httpkit.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
-        raise BadInput("the body must be JSON: %s" % exc, "body") from None
-    if not isinstance(body, dict):
-        raise BadInput("the body must be a JSON object", "body")
-    return body
+        return httpkit.json_object(request.get_data(cache=False))
+    except httpkit.HttpError as exc:
+        raise BadInput(exc.message, "body") from None
 
 
 def _filters(source) -> dict:
