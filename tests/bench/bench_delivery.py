@@ -2,7 +2,7 @@
 its delivery.
 
 Setup: the delivery engine in this process over a minimal backend that records realistic
-events (the observed charge.succeeded payload from the shared reference data, fresh ids);
+events (the observed charge.succeeded payload from tests/reference/, fresh ids);
 the receiver is a trivial keep-alive HTTP server in its own process (asyncio, answers 200
 without verifying: the bench measures the sender). Same run, as a baseline for the ratio:
 one ``requests.post`` per delivery (how a naive sender, and localstripe, sends).
