@@ -73,8 +73,10 @@ def test_pricing_reads_the_targets_tiers_and_rate():
     ((200, dict(TIERS, commission_rate_bps="10%")), t.TargetError, "whole number of basis points"),
 ])
 def test_pricing_says_what_is_wrong(answer, error, match):
-    with pytest.raises(error, match=match):
+    with pytest.raises(error, match=match) as info:
         money._read_pricing(FakeTarget(answer))
+    if error is t.Unsupported:
+        assert "wrong tokens" in info.value.catches
 
 
 def test_a_target_that_is_not_http_is_not_checked():
@@ -122,7 +124,7 @@ def test_a_figure_the_target_cannot_show_is_not_checked():
     doc = {k: v for k, v in ORDER.items() if k != "amount_refunded"}
     with pytest.raises(t.Unsupported, match="no amount_refunded") as info:
         money.expect(fake_posx(doc), ANY_ORDER, status="paid", amount_refunded=100)
-    assert info.value.capability == money.MONEY
+    assert info.value.capability == money.MONEY and "partial refund" in info.value.catches
     # What it can show is still checked by other expectations.
     assert money.expect(fake_posx(doc), ANY_ORDER, status="paid", tokens=200).tokens == 200
 
