@@ -38,6 +38,14 @@ class Pricing:
     tiers: tuple
     rate_bps: int
 
+    def usd_tier(self) -> Tier:
+        """A tier a bank debit (ACH, usd only) can pay; not checked when the target sells none."""
+        for tier in self.tiers:
+            if tier.currency == "usd":
+                return tier
+        raise not_checked("the target sells no tier in usd, and ACH Direct Debit (the delayed payment method "
+                          "the harness simulates) is usd only", "bank_debit")
+
     def tier(self, which) -> Tier:
         """A tier by id, or by position (``0``, ``1``, ``-1``; wraps when the target has fewer)."""
         if isinstance(which, str):
@@ -69,6 +77,7 @@ CATCHES = {
     "amount_refunded": "a partial refund that marks the order refunded, or refunds that are lost or counted twice",
     "payment_error": "an order paid although Stripe received less than its amount, or another currency",
     "tiers": "wrong tokens, a wrong commission, wrong refunds, and payments of the wrong amount",
+    "bank_debit": "an order paid by a Checkout whose bank debit has not succeeded (completed, payment_status unpaid)",
 }
 
 
