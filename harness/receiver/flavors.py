@@ -23,6 +23,9 @@ FLAGS: Dict[str, str] = {
     "no_signature_tolerance": "accepts signatures of any age (replayed old deliveries pass)",
     "sdk_construct_event": "parses with the SDK's stripe.Webhook.construct_event, as the guide does",
 }
+# -- verdict work (issue 12): a receiver broken in a way the suite sees at once ------------
+FLAGS["double_allocate"] = "allocates twice per payment (a second allocation task under its own key)"
+# ------------------------------------------------------------------------------------------
 
 FLAVORS: Dict[str, FrozenSet[str]] = {
     "reference": frozenset(),
@@ -41,6 +44,11 @@ FLAVORS: Dict[str, FrozenSet[str]] = {
     "flaw-stale-failure-overrides": frozenset({"stale_failure_overrides"}),
     "flaw-no-signature-tolerance": frozenset({"no_signature_tolerance"}),
 }
+# -- verdict work (issue 12) ---------------------------------------------------------------
+# Every paid order gets two allocations: what the fail-fast benchmark (tests/bench/) runs
+# the suite against, since every scenario that pays an order can see it at once.
+FLAVORS["flaw-double-allocate"] = frozenset({"double_allocate"})
+# ------------------------------------------------------------------------------------------
 
 # The guide's view whitelists three types, but its step 2.3 table marks charge.succeeded
 # as required too ("二次确认支付", a second confirmation of the payment). A team building

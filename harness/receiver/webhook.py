@@ -215,6 +215,11 @@ class WebhookHandler:
                 self._crash()
             if outcome.newly_paid:
                 store.enqueue_tasks(tx, order["id"], facts.event_id if "tasks_per_event" in flags else None, now)
+                if "double_allocate" in flags:
+                    # flaw-double-allocate: a second allocation task under a key of its own.
+                    tx.execute("INSERT INTO outbox (order_id, kind, dedup_key, status, attempts, created_at) "
+                               "VALUES (?, 'allocate_tokens', ?, 'ready', 0, ?) ON CONFLICT (dedup_key) DO NOTHING",
+                               (order["id"], "allocate_tokens:%s:again" % order["id"], now))
             return "processed", None
         return "processed", order["id"] if outcome.newly_paid else None
 
