@@ -5,7 +5,6 @@ serious one (``loadtests.verdict``). ``--check-report`` writes the same verdict 
 """
 from __future__ import annotations
 
-import json
 import logging
 from typing import List, Optional, Tuple
 
@@ -13,6 +12,8 @@ from loadtests.invariants import check_all
 from loadtests.ledger import Expectations
 from loadtests.thresholds import Thresholds, check_thresholds, webhook_rps, webhook_totals
 from loadtests.verdict import Failure, exit_code_for, log_failures
+
+from harness.engine.verdict import Verdict
 
 log = logging.getLogger("loadtests.checks")
 CHECK_CONCURRENCY = 16
@@ -57,26 +58,36 @@ def run_checks(environment, expectations: Expectations, missing_sources: List[st
         failures.extend(inv_failures)
         log.info("invariants: %d orders checked (by source: %s), %d forged/stale events, %d 5xx",
                  summary["orders"], summary["orders_by_source"], summary["forged"], summary["server_errors"])
+    failures.extend(request_errors(environment.stats, failures))
     log_failures(failures)
     code = exit_code_for(failures)
-    if code:
-        environment.process_exit_code = code
-    else:
+    # One verdict decides the exit code, the log line and the report: Locust's own rule
+    # (exit 1 on any request error) must not override what the report says.
+    environment.process_exit_code = code
+    details = {"webhook": {"requests": totals.num_requests, "failures": totals.num_failures,
+                           "rps": webhook_rps(totals),
+                           "p50_ms": totals.get_response_time_percentile(0.50),
+                           "p95_ms": totals.get_response_time_percentile(0.95),
+                           "p99_ms": totals.get_response_time_percentile(0.99)},
+               "invariants": summary}
+    details.update(extra or {})
+    verdict = Verdict.of_failures([f.as_dict() for f in failures], code, command="load", details=details)
+    if not code:
         log.info("all checks passed: %d webhook requests, %.1f/s, p95 %s ms, p99 %s ms", totals.num_requests,
                  webhook_rps(totals), totals.get_response_time_percentile(0.95),
                  totals.get_response_time_percentile(0.99))
+    log.info("%s", verdict.summary_line())
     if opts.check_report:
-        report = {
-            "exit_code": code,
-            "failures": [f.as_dict() for f in failures],
-            "webhook": {"requests": totals.num_requests, "failures": totals.num_failures,
-                        "rps": webhook_rps(totals),
-                        "p50_ms": totals.get_response_time_percentile(0.50),
-                        "p95_ms": totals.get_response_time_percentile(0.95),
-                        "p99_ms": totals.get_response_time_percentile(0.99)},
-            "invariants": summary,
-        }
-        report.update(extra or {})
         with open(opts.check_report, "w", encoding="utf-8") as fh:
-            json.dump(report, fh, indent=2, sort_keys=True)
+            fh.write(verdict.to_json())
     return code
+
+
+def request_errors(stats, failures: List[Failure]) -> List[Failure]:
+    """Requests Locust counted as failed, unless the failure-ratio check already stands for them."""
+    if not stats.total.num_failures or any(f.kind == "fail_ratio" for f in failures):
+        return []
+    top = sorted(stats.errors.values(), key=lambda e: -e.occurrences)[:3]
+    seen = "; ".join("%dx %s %s: %s" % (e.occurrences, e.method, e.name, e.error) for e in top)
+    return [Failure("request_errors", "%d of %d requests failed (%s)" % (
+        stats.total.num_failures, stats.total.num_requests, seen))]

@@ -23,6 +23,10 @@ EXIT_CODES: Dict[str, int] = {
     "p95": 12,
     "fail_ratio": 11,
     "rps": 10,
+    # Requests that failed while no check above did (e.g. honest events refused with 4xx and
+    # no --check-fail-ratio): Locust's own code for request errors, now a named failure so
+    # the report, the log and the exit code say the same.
+    "request_errors": 1,
 }
 
 logger = logging.getLogger("loadtests.checks")
