@@ -122,3 +122,13 @@ def test_junit_marks_unallowed_not_checked_as_failures(tmp_path):
     (tmp_path / "j.xml").write_text(v.junit_xml())
     props, attrs, cases = junit_cases(tmp_path / "j.xml")
     assert attrs["failures"] == "1" and cases[0]["type"] == "posx.NotChecked"
+
+
+def test_the_gate_recipe_runs_at_full_power():
+    """The copy-ready gate accepts no unchecked scenario and turns the candidate's fault hooks on."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "ci" / "gate-deploy.yml").read_text()
+    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    assert "posx-harness run" in text and "--allow-unchecked" not in text
+    assert "--target-env POSX_ENABLE_FAULT_HOOKS=1" in text
