@@ -5,15 +5,14 @@ serious one (``loadtests.verdict``). ``--check-report`` writes the same verdict 
 """
 from __future__ import annotations
 
+import json
 import logging
 from typing import List, Optional, Tuple
 
 from loadtests.invariants import check_all
 from loadtests.ledger import Expectations
 from loadtests.thresholds import Thresholds, check_thresholds, webhook_rps, webhook_totals
-from loadtests.verdict import Failure, exit_code_for, log_failures
-
-from harness.engine.verdict import Verdict
+from loadtests.verdict import Failure, exit_code_for, log_failures, report
 
 log = logging.getLogger("loadtests.checks")
 CHECK_CONCURRENCY = 16
@@ -71,15 +70,15 @@ def run_checks(environment, expectations: Expectations, missing_sources: List[st
                            "p99_ms": totals.get_response_time_percentile(0.99)},
                "invariants": summary}
     details.update(extra or {})
-    verdict = Verdict.of_failures([f.as_dict() for f in failures], code, command="load", details=details)
+    doc = report(failures, details)
     if not code:
         log.info("all checks passed: %d webhook requests, %.1f/s, p95 %s ms, p99 %s ms", totals.num_requests,
                  webhook_rps(totals), totals.get_response_time_percentile(0.95),
                  totals.get_response_time_percentile(0.99))
-    log.info("%s", verdict.summary_line())
+    log.info("%s", doc["summary_line"])
     if opts.check_report:
         with open(opts.check_report, "w", encoding="utf-8") as fh:
-            fh.write(verdict.to_json())
+            json.dump(doc, fh, indent=2, sort_keys=True)
     return code
 
 

@@ -24,9 +24,9 @@ EXIT_CODES: Dict[str, int] = {
     "fail_ratio": 11,
     "rps": 10,
     # Requests that failed while no check above did (e.g. honest events refused with 4xx and
-    # no --check-fail-ratio): Locust's own code for request errors, now a named failure so
+    # no --check-fail-ratio): a named failure of its own (Locust would exit 1 for them), so
     # the report, the log and the exit code say the same.
-    "request_errors": 1,
+    "request_errors": 14,
 }
 
 logger = logging.getLogger("loadtests.checks")
@@ -59,3 +59,23 @@ def log_failures(failures: List[Failure]) -> None:
     """One line per failure, the way Locust's own checks read: ``CHECK FAILED: ...``."""
     for f in failures:
         logger.error("CHECK FAILED (%s, exit %d): %s", f.kind, f.exit_code, f.message)
+
+
+def summary_line(failures: List[Failure], code: int) -> str:
+    """The verdict's one line (``harness.engine.verdict.Verdict`` words it the same)."""
+    if not failures:
+        return "PASS  all checks passed (exit 0)"
+    kinds = ", ".join(dict.fromkeys(f.kind for f in failures))
+    return "FAIL  %d check(s) failed: %s (exit %d)" % (len(failures), kinds, code)
+
+
+def report(failures: List[Failure], details: Dict) -> Dict:
+    """The ``--check-report`` document: the exit code and everything said about it, from the
+    same failures (``posx-harness load`` reads it back into its ``Verdict``)."""
+    code = exit_code_for(failures)
+    doc = {"command": "load", "outcome": "fail" if code else "pass", "verdict": "FAIL" if code else "PASS",
+           "exit_code": code, "summary_line": summary_line(failures, code),
+           "failures": [f.as_dict() for f in failures]}
+    doc.update(details)
+    return doc
+

@@ -26,7 +26,7 @@ def test_refused_honest_events_fail_the_report_and_the_exit_code_alike(tmp_path)
                      "--bulk-orders-path", REFERENCE_BULK_PATH, "-t", "2s", "-u", "2", "--rate", "10",
                      "--mix", "success=100", "--no-check-invariants", "--seed", "3", "--check-report", str(report)])
     doc = json.loads(report.read_text())
-    assert code == doc["exit_code"] == 1, doc
+    assert code == doc["exit_code"] == 14, doc
     assert doc["outcome"] == "fail" and doc["summary_line"].startswith("FAIL"), doc
     (failure,) = doc["failures"]
     assert failure["kind"] == "request_errors" and "400" in failure["message"], failure
@@ -39,3 +39,18 @@ def test_a_clean_run_reports_the_pass_it_exits_with(tmp_path):
                  "--check-report", str(report)])
     doc = json.loads(report.read_text())
     assert code == doc["exit_code"] == 0 and doc["failures"] == [] and doc["outcome"] == "pass", doc
+
+
+def test_the_report_is_read_back_into_the_same_verdict(tmp_path):
+    from harness.cli.load import settle_verdict
+    from loadtests.verdict import Failure, report
+
+    path = tmp_path / "r.json"
+    raw = report([Failure("p99", "slow"), Failure("exactly_once", "two allocations")], {"webhook": {"requests": 3}})
+    path.write_text(json.dumps(raw))
+    assert settle_verdict(str(path), raw["exit_code"]) == raw["exit_code"] == 20
+    doc = json.loads(path.read_text())
+    assert {k: doc[k] for k in raw} == raw  # the harness's Verdict words it exactly as the load test did
+    # Locust's own code never wins over the checks' verdict.
+    path.write_text(json.dumps(report([], {})))
+    assert settle_verdict(str(path), 1) == 0
