@@ -45,6 +45,8 @@ class LoadContext:
             api_token=opts.api_token, site_code=opts.site_code, tier_id=opts.tier_id,
             bulk_path=opts.bulk_orders_path, admin_token=opts.admin_token)))
         self.ledger = Ledger(source)
+        # Failures are injected: every delivery answered 5xx or cut off is redelivered.
+        self.redeliver = self.mix.get("injected_failure", 0) > 0
         self.presigned: Deque[Flow] = deque()
         self.presigned_mode = opts.presigned > 0
         self.presigned_ran_out = False

@@ -42,6 +42,27 @@ FLAVORS: Dict[str, FrozenSet[str]] = {
     "flaw-no-signature-tolerance": frozenset({"no_signature_tolerance"}),
 }
 
+# -- load-test kinds (issue 12): one flaw per kind of event the load mix sends --------
+FLAGS.update({
+    "ignore_refunds": "does not handle charge.refunded (a refunded order stays paid)",
+    "ignore_disputes": "does not handle charge.dispute.created (a dispute is never recorded)",
+    "ignore_cancels": "does not handle payment_intent.canceled (a canceled order stays pending)",
+    "invalid_json_500": "parses the body without handling a parse error: a signed body that is not JSON gets 500 "
+                        "(Stripe retries it for days) instead of 400",
+})
+FLAVORS.update({
+    "flaw-ignore-refunds": frozenset({"ignore_refunds"}),
+    "flaw-ignore-disputes": frozenset({"ignore_disputes"}),
+    "flaw-ignore-cancels": frozenset({"ignore_cancels"}),
+    "flaw-invalid-json-500": frozenset({"invalid_json_500"}),
+})
+# flag -> the event type that flag's flavour leaves unhandled
+IGNORED_TYPES: Dict[str, str] = {
+    "ignore_refunds": "charge.refunded",
+    "ignore_disputes": "charge.dispute.created",
+    "ignore_cancels": "payment_intent.canceled",
+}
+
 # The guide's view whitelists three types, but its step 2.3 table marks charge.succeeded
 # as required too ("二次确认支付", a second confirmation of the payment). A team building
 # from the guide subscribes to and handles all four; charge.succeeded then runs the same
