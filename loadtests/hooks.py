@@ -39,19 +39,30 @@ def probe(host: str, admin_token: str = "", timeout: float = 5.0) -> Tuple[bool,
     return True, "GET %s answered 200" % FAULTS_PATH
 
 
-def arm(client, spec: dict, admin_token: str = "") -> int:
+def arm(client, spec: dict, admin_token: str = "", backoff=(0.05, 0.2, 0.5, 1.0)) -> int:
     """Arm ``spec`` through the Locust client (named ``faults: arm``, outside the webhook
-    thresholds); returns how many failing calls were armed (0 when the target refused)."""
+    thresholds); returns how many failing calls were armed (0 when the target refused).
+
+    A crash the run injected earlier may cut this call too (the worker dies with every
+    connection it holds): a call with no answer is sent again after ``backoff``."""
+    import gevent
+
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if admin_token:
         headers["X-Admin-Token"] = admin_token
-    with client.post(FAULTS_PATH, data=json.dumps(spec), headers=headers, name="faults: arm",
-                     catch_response=True) as resp:
-        if resp.status_code != 200:
-            resp.failure("arming %s answered %s" % (json.dumps(spec), resp.status_code))
-            return 0
-        resp.success()
-    return int(spec.get("fail_next", 0)) + int(spec.get("crash_next", 0))
+    for wait in tuple(backoff) + (None,):
+        with client.post(FAULTS_PATH, data=json.dumps(spec), headers=headers, name="faults: arm",
+                         catch_response=True) as resp:
+            if resp.status_code == 200:
+                resp.success()
+                return int(spec.get("fail_next", 0)) + int(spec.get("crash_next", 0))
+            if resp.status_code or wait is None:
+                resp.failure("arming %s answered %s" % (json.dumps(spec), resp.status_code))
+                return 0
+            resp.request_meta["name"] = "faults: arm (connection cut, sent again)"
+            resp.success()
+        gevent.sleep(wait)  # the worker the crash killed is being replaced
+    return 0
 
 
 def clear(host: str, admin_token: str = "", timeout: float = 5.0) -> None:

@@ -117,10 +117,10 @@ class WebhookUser(FastHttpUser):
         except OrderCreationError:
             return  # already a failure in the stats; nothing was sent for this flow
         ctx.ledger.expect(flow.order_id, flow.kind, flow.expect, flow.possible, flow.checks)
-        if flow.inject:
-            ctx.ledger.injected_armed(hooks.arm(self.client, flow.inject, ctx.options.admin_token))
         acknowledged = True
-        for step in flow.steps:
+        for index, step in enumerate(flow.steps):
+            if flow.inject and index == flow.inject_before:
+                ctx.ledger.injected_armed(hooks.arm(self.client, flow.inject, ctx.options.admin_token))
             if len(step) > 1:
                 group = Group()
                 results = [group.spawn(self.deliver, ctx, flow, send) for send in step]
