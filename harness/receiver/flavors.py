@@ -24,6 +24,19 @@ FLAGS: Dict[str, str] = {
     "sdk_construct_event": "parses with the SDK's stripe.Webhook.construct_event, as the guide does",
 }
 
+# -- money (docs/CONTRACT.md "## Money"): one flag per mistake that pays, allocates or
+# refunds the wrong amount. The outbox reads the first two, the webhook the others.
+MONEY_FLAGS: Dict[str, str] = {
+    "tokens_ignore_quantity": "allocates the tier's tokens once, whatever the order's quantity",
+    "commission_net_of_fees": "computes the commission on the amount net of Stripe's card fee "
+                              "(2.9% + 30), not on the order's amount",
+    "partial_refund_refunds": "marks the order refunded on any charge.refunded, even a partial one",
+    "checkout_unpaid_pays": "pays on checkout.session.completed whatever its payment_status (a delayed "
+                            "method's session completes unpaid)",
+    "ignore_amount": "pays without comparing the amount and currency received with the order's",
+}
+FLAGS.update(MONEY_FLAGS)
+
 FLAVORS: Dict[str, FrozenSet[str]] = {
     "reference": frozenset(),
     # The guide's view function + handler. stale_failure_overrides is inferred: the guide
@@ -41,6 +54,19 @@ FLAVORS: Dict[str, FrozenSet[str]] = {
     "flaw-stale-failure-overrides": frozenset({"stale_failure_overrides"}),
     "flaw-no-signature-tolerance": frozenset({"no_signature_tolerance"}),
 }
+
+# Money flaws (issue 18): one flavour per mistake, named for the load helper and the proof suite.
+FLAVORS.update({
+    "flaw-wrong-tokens": frozenset({"tokens_ignore_quantity"}),
+    "flaw-commission-rate": frozenset({"commission_net_of_fees"}),
+    "flaw-partial-refund-refunds": frozenset({"partial_refund_refunds"}),
+    "flaw-checkout-unpaid-pays": frozenset({"checkout_unpaid_pays"}),
+    "flaw-ignore-amount": frozenset({"ignore_amount"}),
+})
+# The guide's success handler sets status='paid' from the event alone: it never compares
+# what Stripe received with what the order costs. (It handles no refund or Checkout event,
+# so the other money flags have nothing to act on there.)
+FLAVORS["guide"] = FLAVORS["guide"] | {"ignore_amount"}
 
 # -- load-test kinds (issue 12): one flaw per kind of event the load mix sends --------
 FLAGS.update({

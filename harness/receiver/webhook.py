@@ -212,7 +212,8 @@ class WebhookHandler:
             return "pending", None
         if "mark_before_process" in flags:
             store.set_event_status(tx, facts.event_id, "processed", order["id"])
-        outcome = store.apply_facts(tx, order, facts, force_failure="stale_failure_overrides" in flags, now=now)
+        outcome = store.apply_facts(tx, order, facts, force_failure="stale_failure_overrides" in flags, now=now,
+                                    flags=flags)
         if "tasks_outside_tx" not in flags:
             if claimed.crash:
                 self._crash()
