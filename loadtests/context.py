@@ -42,7 +42,7 @@ class LoadContext:
         secret = opts.webhook_secret or os.environ.get("STRIPE_WEBHOOK_SECRET", "")
         self.signer = Signer(secret, self.rng.child())
         self.orders = OrderPool(OrderSource(OrderSettings(
-            api_token=opts.api_token, site_code=opts.site_code, tier_id=opts.tier_id,
+            api_token=opts.api_token, site_code=opts.site_code, tier_id=opts.tier_id, quantity=opts.quantity,
             bulk_path=opts.bulk_orders_path, admin_token=opts.admin_token)))
         self.ledger = Ledger(source)
         # Failures are injected: every delivery answered 5xx or cut off is redelivered.

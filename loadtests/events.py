@@ -182,6 +182,10 @@ class EventFactory:
     def decline(self, order, decline_code: str) -> "Events":
         return self._prototype(decline_code, order.amount, order.currency).instantiate(order, self.rng)
 
+    def short_payment(self, order, short_by: int = 1) -> "Events":
+        """A success whose intent received ``short_by`` less than the order's amount."""
+        return self._prototype("success", order.amount - short_by, order.currency).instantiate(order, self.rng)
+
     def scenario(self, name: str, order) -> "Events":
         """Any scenario of ``SCENARIOS`` by name (refunds, dispute, cancel)."""
         return self._prototype(name, order.amount, order.currency).instantiate(order, self.rng)

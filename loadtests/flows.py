@@ -159,6 +159,13 @@ def plan(kind: str, order, factory, rng) -> Flow:
         canceled = _send(ev["payment_intent.canceled"])
         sends = [_send(ev["payment_intent.created"]), canceled, _again(canceled, redelivery=True)]
         return Flow(kind, order.id, "canceled", ("pending", "canceled"), _one_by_one(sends))
+    if kind == "amount_mismatch":
+        # Stripe took less than the order costs (a tampered client changed the intent):
+        # the contract says not paid, payment_mismatch, nothing allocated, and 2xx.
+        ev = factory.short_payment(order)
+        sends = [_send(ev[t]) for t in ("payment_intent.created", "charge.succeeded", "payment_intent.succeeded",
+                                         "charge.updated")]
+        return Flow(kind, order.id, "payment_mismatch", ("pending", "payment_mismatch"), _one_by_one(sends))
     if kind == "invalid_json":
         # Correctly signed bytes that are not JSON: the receiver must answer 400 (Stripe
         # would retry a 5xx for three days) and change nothing.

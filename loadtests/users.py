@@ -105,6 +105,10 @@ class WebhookUser(FastHttpUser):
     def invalid_json(self):
         self.run_flow("invalid_json")
 
+    @task(DEFAULT_MIX["amount_mismatch"])
+    def amount_mismatch(self):
+        self.run_flow("amount_mismatch")
+
     @task(DEFAULT_MIX["injected_failure"])
     def injected_failure(self):
         self.run_flow("injected_failure")

@@ -27,7 +27,7 @@ PASSTHROUGH = {"mix": "--mix", "prefill_orders": "--prefill-orders", "check_rps"
                "check_fail_ratio": "--check-fail-ratio", "check_p95_ms": "--check-p95-ms",
                "check_p99_ms": "--check-p99-ms", "invariants_timeout": "--invariants-timeout",
                "webhook_secret": "--webhook-secret", "api_token": "--api-token", "site_code": "--site-code",
-               "tier_id": "--tier-id", "bulk_orders_path": "--bulk-orders-path", "seed": "--seed",
+               "tier_id": "--tier-id", "quantity": "--quantity", "bulk_orders_path": "--bulk-orders-path", "seed": "--seed",
                "presigned": "--presigned", "check_report": "--check-report", "orders_file": "--orders-file"}
 
 
@@ -65,6 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     target.add_argument("--api-token", default=None)
     target.add_argument("--site-code", default=None)
     target.add_argument("--tier-id", default=None)
+    target.add_argument("--quantity", type=int, default=None, help="quantity of new orders (default 2)")
     target.add_argument("--bulk-orders-path", default=None)
     target.add_argument("--orders-file", default=None, help="orders made ahead, JSON lines (workers split them)")
     reports = parser.add_argument_group("reports")
@@ -186,7 +187,8 @@ def run_embedded(values: Dict) -> int:
         db = Database(config.database_url)
         db.migrate()
         orders_path = os.path.join(tmp, "orders.jsonl")
-        write_orders_file(bulk_create_orders(config, db, orders_to_seed(values)), orders_path)
+        write_orders_file(bulk_create_orders(config, db, orders_to_seed(values), quantity=int(values.get("quantity") or 2)),
+                          orders_path)
         db.close()
         receiver = GunicornReceiver(config, workers=2, log_path=os.path.join(tmp, "receiver.log"))
         receiver.start()
