@@ -81,6 +81,7 @@ def test_without_fault_hooks_injected_failures_are_not_checked_and_said_so(tmp_p
         assert "GET /_posx/faults answered 404" in line and "crashes mid-webhook" in line
         assert "injected_failure" not in verdict["invariants"]["by_kind"]
         # Asked for by name: a usage error, before any load.
-        code, verdict = run_load(tmp_path / "x" if (tmp_path / "x").mkdir() is None else tmp_path, *target_args,
-                                 "-t", "2s", "--mix", "success=5,injected_failure=5")
-        assert code == 2 and verdict is None
+        asked = tmp_path / "asked"
+        asked.mkdir()
+        code, verdict = run_load(asked, *target_args, "-t", "2s", "--mix", "success=5,injected_failure=5")
+        assert code == 2 and verdict is None  # stopped before any load: no verdict written
