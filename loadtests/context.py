@@ -14,7 +14,7 @@ from collections import deque
 from typing import Deque, Optional
 
 from loadtests.events import EventFactory
-from loadtests.flows import Flow, plan
+from loadtests.flows import Flow, plan, scenarios_for
 from loadtests.ledger import Ledger
 from loadtests.mix import parse_mix
 from loadtests.orders import OrderPool, OrderSettings, OrderSource, read_orders_file
@@ -71,7 +71,8 @@ class LoadContext:
             self.orders.fill(client, wanted)
             log.info("made %d orders before the start", wanted)
         first = self.orders.peek(client)
-        self.factory.warm_up(first.amount, first.currency)
+        self.factory.warm_up(first.amount, first.currency,
+                             scenarios_for([k for k, w in self.mix.items() if w], first.amount))
         if opts.presigned:
             kinds = [k for k, w in self.mix.items() for _ in range(w)]
             for _ in range(opts.presigned):

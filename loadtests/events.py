@@ -168,10 +168,12 @@ class EventFactory:
             proto = self._prototypes[key] = _Prototype(play(scenario, amount, currency, self.rng.child()))
         return proto
 
-    def warm_up(self, amount: int, currency: str) -> None:
-        """Play every scenario now (~0.1 s each), not in the first flows of the run."""
-        for scenario in SCENARIOS:
-            self._prototype(scenario, amount, currency)
+    def warm_up(self, amount: int, currency: str, scenarios=None) -> None:
+        """Play the scenarios (default: all) now (~0.05-0.1 s each), not in the first flows
+        of the run. ``scenarios``: names, or (name, amount) for another amount."""
+        for scenario in SCENARIOS if scenarios is None else scenarios:
+            name, at = scenario if isinstance(scenario, tuple) else (scenario, amount)
+            self._prototype(name, at, currency)
 
     def success(self, order) -> "Events":
         return self._prototype("success", order.amount, order.currency).instantiate(order, self.rng)

@@ -87,6 +87,16 @@ class Flow:
         return [s for step in self.steps for s in step]
 
 
+def scenarios_for(kinds, amount: int):
+    """The event prototypes (``EventFactory.warm_up`` names) the given kinds use for an
+    order of ``amount``: a run plays only what its mix sends."""
+    own = {"decline": "generic_decline", "insufficient_funds": "insufficient_funds",
+           "out_of_order": "retry_after_decline", "refund_partial": "refund_partial",
+           "refund_full": "refund_full", "dispute": "dispute", "cancel": "cancel",
+           "amount_mismatch": ("success", amount - 1)}
+    return sorted({own.get(k, "success") for k in kinds}, key=str)
+
+
 def _send(event, **kw) -> Send:
     """``event``: a ``loadtests.events.Event`` (id, type, body bytes)."""
     return Send(event.id, event.type, event.body, **kw)

@@ -258,3 +258,16 @@ def test_every_check_has_its_own_exit_code():
     assert len(codes) == len(set(codes))
     for kind in ("money", "invalid_json", "refund", "dispute", "cancel", "redelivery"):
         assert 20 <= EXIT_CODES[kind] <= 30
+
+
+def test_a_run_plays_only_the_prototypes_its_mix_needs():
+    from loadtests.flows import scenarios_for
+
+    assert scenarios_for(["cancel"], 2000) == ["cancel"]
+    assert scenarios_for(["forged", "invalid_json", "injected_failure"], 2000) == ["success"]
+    factory = EventFactory(SeededRandom(1))
+    factory.warm_up(2000, "usd", scenarios_for(list(KINDS), 2000))
+    played = set(factory._prototypes)
+    for kind in KINDS:  # every kind's flow finds its prototype already played
+        plan(kind, ORDER, factory, SeededRandom(2))
+    assert set(factory._prototypes) == played
