@@ -158,7 +158,7 @@ def _summarise(kind: str, found: Dict[str, str], expected: Dict[str, dict]) -> F
         "money": "orders paid one cent short did not end payment_mismatch",
         "unverified": "orders could not be checked",
     }[kind]
-    return Failure(kind, "%d of %d %s, e.g. %s" % (len(found), total, what, examples))
+    return Failure(kind, "%d of %d %s (threshold: none), e.g. %s" % (len(found), total, what, examples))
 
 
 def check_forged(expectations: Expectations) -> List[Failure]:
