@@ -25,17 +25,32 @@ from simulator.rng import SeededRandom
 PLACEHOLDER_INTENT = "pi_3LoadPrototypeIntnt0Zz"   # shaped like a real id so related ids derive from it
 PLACEHOLDER_ORDER = "00000000-load-test-order-placeholder"
 # Object ids only: "card_declined" and friends are codes, not ids, so no card_ prefix here.
-_ID = re.compile(r"\b(?:evt|ch|py|pm|txn|req|cus|iar|seti)_[A-Za-z0-9]{14,}\b")
+# re_ (refunds) and dp_ (disputes) too: a dispute id repeated across orders would be answered
+# as the same dispute by any receiver that keys disputes by id.
+_ID = re.compile(r"\b(?:evt|ch|py|pm|txn|req|cus|iar|seti|re|dp)_[A-Za-z0-9]{14,}\b")
 RANDOM_TAIL = 8  # the random part of an id; the rest (time stamp, account segment) stays
 
-# prototype name -> (card per confirm attempt); events are kept in the order recorded.
+# prototype name -> the steps played on the intent, in order: a card name confirms with that
+# test card; "refund:partial" refunds ``partial_refund(amount)``, "refund:rest" what is left;
+# "cancel" cancels the intent. Events are kept in the order recorded.
 SCENARIOS: Dict[str, Tuple[str, ...]] = {
     "success": ("pm_card_visa",),
     "generic_decline": ("pm_card_chargeDeclined",),
     "insufficient_funds": ("pm_card_chargeDeclinedInsufficientFunds",),
     # A declined first attempt, then the customer pays with another card on the same intent.
     "retry_after_decline": ("pm_card_chargeDeclined", "pm_card_visa"),
+    "refund_partial": ("pm_card_visa", "refund:partial"),
+    # Two refunds up to the full amount: two charge.refunded (cumulative amount_refunded).
+    "refund_full": ("pm_card_visa", "refund:partial", "refund:rest"),
+    # The dispute test card: paid, then charge.dispute.created (+ funds_withdrawn).
+    "dispute": ("pm_card_createDispute",),
+    "cancel": ("cancel",),
 }
+
+
+def partial_refund(amount: int) -> int:
+    """The first refund of the refund flows: a third of the amount (at least 1)."""
+    return max(1, amount // 3)
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,11 @@ class _Prototype:
         # so a copy is formatted in C and never re-encoded.
         self.formats: Dict[str, Tuple[bytes, int]] = {}
         for etype, text in texts:
+            # A type recorded again (the second refund's charge.refunded) is "type#2".
+            n = 2
+            key = etype
+            while key in self.formats:
+                key, n = "%s#%d" % (etype, n), n + 1
             parts, fields, at = [], [], 0
             for m in literals.finditer(text):
                 parts.append(text[at:m.start()].replace("%", "%%"))
@@ -79,7 +99,7 @@ class _Prototype:
                 fields.append(index[m.group(0)])
                 at = m.end()
             parts.append(text[at:].replace("%", "%%"))
-            self.formats[etype] = ("".join(parts).encode("utf-8"), fields)
+            self.formats[key] = ("".join(parts).encode("utf-8"), fields)
         self.stem = PLACEHOLDER_INTENT[3:20]
         # Per id: (kept head, its stem-sharing tail length or None, characters drawn).
         self.renewals = []
@@ -125,7 +145,7 @@ class Events(Mapping):
             fmt, fields = self._formats[etype]
             values = self._values
             # The envelope's first id is the event's own ({"id":"evt_...).
-            event = self._made[etype] = Event(values[fields[0]].decode("ascii"), etype,
+            event = self._made[etype] = Event(values[fields[0]].decode("ascii"), etype.partition("#")[0],
                                               fmt % tuple([values[i] for i in fields]))
         return event
 
@@ -148,10 +168,12 @@ class EventFactory:
             proto = self._prototypes[key] = _Prototype(play(scenario, amount, currency, self.rng.child()))
         return proto
 
-    def warm_up(self, amount: int, currency: str) -> None:
-        """Play every scenario now (~0.1 s each), not in the first flows of the run."""
-        for scenario in SCENARIOS:
-            self._prototype(scenario, amount, currency)
+    def warm_up(self, amount: int, currency: str, scenarios=None) -> None:
+        """Play the scenarios (default: all) now (~0.05-0.1 s each), not in the first flows
+        of the run. ``scenarios``: names, or (name, amount) for another amount."""
+        for scenario in SCENARIOS if scenarios is None else scenarios:
+            name, at = scenario if isinstance(scenario, tuple) else (scenario, amount)
+            self._prototype(name, at, currency)
 
     def success(self, order) -> "Events":
         return self._prototype("success", order.amount, order.currency).instantiate(order, self.rng)
@@ -161,6 +183,14 @@ class EventFactory:
 
     def decline(self, order, decline_code: str) -> "Events":
         return self._prototype(decline_code, order.amount, order.currency).instantiate(order, self.rng)
+
+    def short_payment(self, order, short_by: int = 1) -> "Events":
+        """A success whose intent received ``short_by`` less than the order's amount."""
+        return self._prototype("success", order.amount - short_by, order.currency).instantiate(order, self.rng)
+
+    def scenario(self, name: str, order) -> "Events":
+        """Any scenario of ``SCENARIOS`` by name (refunds, dispute, cancel)."""
+        return self._prototype(name, order.amount, order.currency).instantiate(order, self.rng)
 
 
 def play(scenario: str, amount: int, currency: str, rng: SeededRandom) -> List[dict]:
@@ -172,11 +202,18 @@ def play(scenario: str, amount: int, currency: str, rng: SeededRandom) -> List[d
     records = []
     backend.add_event_listener(records.append)
     backend.adopt_payment_intent(PLACEHOLDER_INTENT, amount, currency, {"order_id": PLACEHOLDER_ORDER})
-    for card in SCENARIOS[scenario]:
-        try:
-            backend.confirm_payment_intent(PLACEHOLDER_INTENT, {"payment_method": card})
-        except StripeError:
-            pass  # a decline raises after recording its events, as the API answers 402
+    for step in SCENARIOS[scenario]:
+        if step == "cancel":
+            backend.cancel_payment_intent(PLACEHOLDER_INTENT, {})
+        elif step == "refund:partial":
+            backend.create_refund({"payment_intent": PLACEHOLDER_INTENT, "amount": partial_refund(amount)})
+        elif step == "refund:rest":
+            backend.create_refund({"payment_intent": PLACEHOLDER_INTENT})
+        else:
+            try:
+                backend.confirm_payment_intent(PLACEHOLDER_INTENT, {"payment_method": step})
+            except StripeError:
+                pass  # a decline raises after recording its events, as the API answers 402
     events = []
     for record in records:
         event = dict(record.event)

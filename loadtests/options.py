@@ -30,6 +30,8 @@ def add_arguments(parser) -> None:
                         help="Bearer token for /api/v1/orders/")
     parser.add_argument("--site-code", env_var="LOCUST_SITE_CODE", default="NA", help="X-Site-Code for new orders")
     parser.add_argument("--tier-id", env_var="LOCUST_TIER_ID", default="tier_starter", help="tier_id of new orders")
+    parser.add_argument("--quantity", env_var="LOCUST_QUANTITY", type=int, default=2,
+                        help="quantity of new orders (above 1, so tokens = tier tokens x quantity is checked)")
     parser.add_argument("--bulk-orders-path", env_var="LOCUST_BULK_ORDERS_PATH", default="",
                         help="admin route that makes many orders at once (the reference receiver's); "
                              "empty: one POST /api/v1/orders/ per order")

@@ -15,9 +15,15 @@ from typing import Dict, Iterable, List
 # check failing; unhandled exception), so ours start at 10.
 EXIT_CODES: Dict[str, int] = {
     "exactly_once": 20,      # a paid order without exactly one allocation and one commission
+    "money": 25,             # tokens, commissions or refunds off the contract's sums (docs/CONTRACT.md)
     "forged_accepted": 21,   # a forged or stale signature did not get 400
+    "invalid_json": 26,      # a signed body that is not JSON did not get 400
+    "refund": 27,            # a refunded order does not show its refund (status, amount_refunded)
+    "dispute": 28,           # a disputed order does not show its dispute exactly once
+    "cancel": 29,            # a canceled intent's order did not end canceled
+    "redelivery": 30,        # an order whose webhook failed (injected) and was redelivered ended wrong
     "order_state": 22,       # an order did not end in the state its events imply
-    "server_error": 23,      # the target answered 5xx
+    "server_error": 23,      # the target answered 5xx (beyond the failures the run injected)
     "unverified": 24,        # expectations or orders the master could not check
     "p99": 13,
     "p95": 12,

@@ -27,7 +27,7 @@ PASSTHROUGH = {"mix": "--mix", "prefill_orders": "--prefill-orders", "check_rps"
                "check_fail_ratio": "--check-fail-ratio", "check_p95_ms": "--check-p95-ms",
                "check_p99_ms": "--check-p99-ms", "invariants_timeout": "--invariants-timeout",
                "webhook_secret": "--webhook-secret", "api_token": "--api-token", "site_code": "--site-code",
-               "tier_id": "--tier-id", "bulk_orders_path": "--bulk-orders-path", "seed": "--seed",
+               "tier_id": "--tier-id", "quantity": "--quantity", "bulk_orders_path": "--bulk-orders-path", "seed": "--seed",
                "presigned": "--presigned", "check_report": "--check-report", "orders_file": "--orders-file"}
 
 
@@ -65,6 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     target.add_argument("--api-token", default=None)
     target.add_argument("--site-code", default=None)
     target.add_argument("--tier-id", default=None)
+    target.add_argument("--quantity", type=int, default=None, help="quantity of new orders (default 2)")
     target.add_argument("--bulk-orders-path", default=None)
     target.add_argument("--orders-file", default=None, help="orders made ahead, JSON lines (workers split them)")
     reports = parser.add_argument_group("reports")
@@ -191,24 +192,29 @@ def run_embedded(values: Dict) -> int:
 
     Its orders are seeded straight into its database first (the receiver's own
     ``bulk_create_orders``, local intents) and handed to Locust as an orders file; past
-    those, users make more through ``POST /api/v1/orders/``. The fault hooks stay off:
-    with them on, every webhook first claims its faults in a write transaction of its own,
-    which would be measured as the receiver's cost.
+    those, users make more through ``POST /api/v1/orders/``. The fault hooks are on only
+    when the mix has ``injected_failure`` (the default mix has): with them on, every webhook
+    first claims its faults in a write transaction of its own, which is measured as the
+    receiver's cost, so a speed run gives a mix without it.
     """
     from harness.receiver.config import ReceiverConfig
     from harness.receiver.db import Database
     from harness.receiver.orders import bulk_create_orders
     from harness.receiver.server import GunicornReceiver
+    from loadtests.mix import parse_mix
     from loadtests.orders import write_orders_file
 
     with tempfile.TemporaryDirectory(prefix="posx-load-") as tmp:
         secret = values.get("webhook_secret") or "whsec_load_" + secrets.token_hex(16)
+        hooks = parse_mix(values.get("mix")).get("injected_failure", 0) > 0
         config = ReceiverConfig(webhook_secret=secret, mock_stripe=True, flavor=values.get("flavor") or "reference",
-                                database_url="sqlite:///%s" % os.path.join(tmp, "receiver.sqlite3"))
+                                database_url="sqlite:///%s" % os.path.join(tmp, "receiver.sqlite3"),
+                                enable_fault_hooks=hooks)
         db = Database(config.database_url)
         db.migrate()
         orders_path = os.path.join(tmp, "orders.jsonl")
-        write_orders_file(bulk_create_orders(config, db, orders_to_seed(values)), orders_path)
+        write_orders_file(bulk_create_orders(config, db, orders_to_seed(values), quantity=int(values.get("quantity") or 2)),
+                          orders_path)
         db.close()
         receiver = GunicornReceiver(config, workers=2, log_path=os.path.join(tmp, "receiver.log"))
         receiver.start()
