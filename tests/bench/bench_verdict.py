@@ -56,8 +56,9 @@ def run_against(flavor: str, select: list, tmp: str) -> dict:
     for name in ("PYTEST_XDIST_WORKER", "POSX_TARGET_URL", "POSX_PROFILE", "STRIPE_WEBHOOK_SECRET", "POSX_TAGS"):
         env.pop(name, None)
     with GunicornReceiver(config, workers=2, log_path=os.path.join(tmp, flavor + ".log")) as receiver:
-        cmd = [sys.executable, "-c", "import sys; from harness.cli import main; sys.exit(main())", "run", "--target-url", receiver.url, "--webhook-secret", SECRET,
-               "--sim-port", str(sim_port), "--api-token", TOKEN, "--json-report", report, *select]
+        cmd = [sys.executable, "-c", "import sys; from harness.cli import main; sys.exit(main())", "run",
+               "--target-url", receiver.url, "--webhook-secret", SECRET, "--sim-port", str(sim_port),
+               "--api-token", TOKEN, "--json-report", report, *select]
         start = time.monotonic()
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(ROOT))
         seconds = time.monotonic() - start
