@@ -259,6 +259,21 @@ class HttpTarget(t.Target):
         except requests.RequestException:
             pass  # it answered something; the scenarios will say what is wrong
         self.discover_hooks()
+        self._default_tier()
+
+    def _default_tier(self) -> None:
+        """No tier given: the first of the contract's ``GET /api/v1/tiers/`` (``posx-harness
+        run`` does this in its preflight; here for the plugin under plain pytest)."""
+        if self.options.tier or "${POSX_TIER}" not in json.dumps(self.profile.get("create_order") or {}):
+            return
+        try:
+            resp = self.call({"method": "GET", "path": "/api/v1/tiers/"})
+        except t.TargetError:
+            return
+        doc = _json(resp)
+        data = doc.get("data") if resp.status_code == 200 and isinstance(doc, dict) else None
+        if isinstance(data, list) and data and isinstance(data[0], dict) and data[0].get("id"):
+            self.options.tier = str(data[0]["id"])
 
     def create_order(self, quantity: int = 1, tier: Optional[str] = None) -> t.Order:
         extra = {"quantity": quantity}
