@@ -90,6 +90,9 @@ def run_checks(environment, expectations: Expectations, missing_sources: List[st
         log.warning("NOT CHECKED: %s", line)
     failures.extend(request_errors(environment.stats, failures))
     log_failures(failures)
+    from simulator.delivery.alert_report import dump_load_figures
+
+    dump_load_figures(totals, expectations.server_error_count)  # alert verdicts `posx-harness load` prints
     code = exit_code_for(failures)
     # One verdict decides the exit code, the log line and the report: Locust's own rule
     # (exit 1 on any request error) must not override what the report says.

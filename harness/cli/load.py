@@ -158,10 +158,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if values.get("check_report") and os.path.exists(values["check_report"]):
         os.remove(values["check_report"])  # a report left by an earlier run must not stand for this one
-    if values.get("target"):
-        code = run_locust(values, values["target"].rstrip("/"))
-    else:
-        code = run_embedded(values)
+    from simulator.delivery.alert_report import load_alerts
+
+    with load_alerts() as alert_lines:  # the guide's three alert rules, printed at the end (issue 17)
+        code = run_locust(values, values["target"].rstrip("/")) if values.get("target") else run_embedded(values)
+    print("\n".join(alert_lines), flush=True)
     return settle_verdict(values.get("check_report"), code)
 
 

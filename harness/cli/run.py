@@ -217,6 +217,9 @@ def run_suite(args, settings: dict, options, workers: int) -> int:
         print("posx-harness run: %s, %s mode, %d process%s" % (options.describe(), options.mode, workers,
                                                                "" if workers == 1 else "es"), file=out)
     collector = ResultCollector(stream=out, progress=True)
+    from simulator.delivery.alert_report import RunAlerts
+
+    alerts = RunAlerts.start()  # the guide's three alert rules (issue 17): workers leave their deliveries here
     if args.verbose:
         pytest.main(pytest_args(args, settings, workers), plugins=[collector])
     else:
@@ -226,6 +229,7 @@ def run_suite(args, settings: dict, options, workers: int) -> int:
 
         with contextlib.redirect_stdout(io.StringIO()):
             pytest.main(pytest_args(args, settings, workers), plugins=[collector])
+    alert_lines = alerts.finish()
     verdict = collector.verdict(allow_unchecked=args.allow_unchecked, **_context(args, options))
     if not machine:
         if collector.results:
@@ -235,7 +239,10 @@ def run_suite(args, settings: dict, options, workers: int) -> int:
             print("\n" + details, file=out)
         for err in collector.collect_errors:
             print("collection error: %s" % err, file=out)
-    return finish(args, verdict, colour, out)
+    code = finish(args, verdict, colour, out)
+    if not machine:
+        print("\n" + "\n".join(alert_lines), file=out)
+    return code
 
 
 def _run_with_image(args, settings: dict) -> int:
