@@ -173,6 +173,7 @@ class HttpTarget(t.Target):
         self.missing_reasons = reasons
         #: what GET /_posx/faults/ answered when the hooks were looked for (doctor shows it)
         self.hooks_probe: Optional[str] = None
+        self.tier_note: Optional[str] = None   # set when the tier was taken from the target
         self._set_hooks(self.profile.get("fault_hooks") or {})
 
     def _set_hooks(self, hooks: Mapping, why_none: str = "") -> None:
@@ -274,6 +275,7 @@ class HttpTarget(t.Target):
         data = doc.get("data") if resp.status_code == 200 and isinstance(doc, dict) else None
         if isinstance(data, list) and data and isinstance(data[0], dict) and data[0].get("id"):
             self.options.tier = str(data[0]["id"])
+            self.tier_note = "tier %s: the first of GET /api/v1/tiers/" % self.options.tier
 
     def create_order(self, quantity: int = 1, tier: Optional[str] = None) -> t.Order:
         extra = {"quantity": quantity}

@@ -59,6 +59,9 @@ def _tiers(options: HarnessOptions, target, given: Mapping[str, Any], out: Prefl
     data = doc.get("data") if resp.status_code == 200 and isinstance(doc, dict) else None
     tiers = [t.get("id") for t in data if isinstance(t, dict) and t.get("id")] if isinstance(data, list) else []
     tier_flag = options.flag("tier")
+    if getattr(target, "tier_note", None):  # the target's start() already took the first tier
+        out.settings["tier"] = options.tier
+        out.notes.append("%s (choose with %s)" % (target.tier_note, tier_flag))
     if needs_tier:
         if not tiers:
             if not options.tier:
