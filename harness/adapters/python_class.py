@@ -24,11 +24,11 @@ def resolve_class(spec: str, flag: str = "--adapter"):
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise OptionError("%s %s: cannot import %s: %s" % (flag, spec, module_name, exc))
+        raise OptionError("%s %s: cannot import %s: %s" % (flag, spec, module_name, exc)) from exc
     try:
         return getattr(module, attr)
     except AttributeError:
-        raise OptionError("%s %s: module %s has no %s" % (flag, spec, module_name, attr))
+        raise OptionError("%s %s: module %s has no %s" % (flag, spec, module_name, attr)) from None
 
 
 def load_adapter(spec: str, options: HarnessOptions, stripe_api_base: Optional[str]) -> Target:
