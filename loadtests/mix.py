@@ -26,6 +26,8 @@ KINDS: Dict[str, str] = {
                "charge.dispute.funds_withdrawn (the order shows one dispute)",
     "cancel": "payment_intent.created then payment_intent.canceled (the order ends canceled, nothing allocated)",
     "invalid_json": "a correctly signed body that is not JSON (a cut event, plain text): must get 400, never 5xx",
+    "checkout_async": "Checkout paid by bank debit (usd): completed unpaid, then the bank's answer, success or "
+                      "failure at even odds (the order stays unpaid until it, then ends paid or failed)",
     "amount_mismatch": "a payment whose amount received is one cent short of the order's (the order must end "
                        "payment_mismatch, nothing allocated)",
     "injected_failure": "with the target's fault hooks (/_posx/faults): arm a failure or a crash of the next "
@@ -50,6 +52,7 @@ DEFAULT_MIX: Dict[str, int] = {
     "dispute": 4,
     "cancel": 4,
     "invalid_json": 2,
+    "checkout_async": 3,
     "amount_mismatch": 2,
     "injected_failure": 3,
 }

@@ -105,6 +105,10 @@ class WebhookUser(FastHttpUser):
     def invalid_json(self):
         self.run_flow("invalid_json")
 
+    @task(DEFAULT_MIX["checkout_async"])
+    def checkout_async(self):
+        self.run_flow("checkout_async")
+
     @task(DEFAULT_MIX["amount_mismatch"])
     def amount_mismatch(self):
         self.run_flow("amount_mismatch")

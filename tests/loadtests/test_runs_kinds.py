@@ -57,6 +57,9 @@ FLAWS = [
     ("flaw-wrong-tokens", "success=100", "money"),
     ("flaw-commission-rate", "success=100", "money"),
     ("flaw-ignore-amount", "amount_mismatch=100", "money"),
+    # Pays at checkout.session.completed although payment_status is unpaid: the bank debits
+    # that fail afterwards leave paid orders with tokens.
+    ("flaw-checkout-unpaid-pays", "checkout_async=100", "money"),
 ]
 
 
