@@ -104,6 +104,13 @@ def format_mix(weights: Mapping[str, int]) -> str:
     return ",".join("%s=%d" % (k, w) for k, w in weights.items() if w)
 
 
+def in_turn(weights: Mapping[str, int]) -> list:
+    """The kinds spread evenly by weight (``a=2,b=1`` -> ``a, b, a``): one pass is one of each
+    draw of the mix, so a short run in turn sends every kind."""
+    slots = [((j + 0.5) / w, n, kind) for n, (kind, w) in enumerate(weights.items()) for j in range(w)]
+    return [kind for _, _, kind in sorted(slots)]
+
+
 def without(weights: Mapping[str, int], kinds) -> Dict[str, int]:
     """The mix with ``kinds`` at weight 0 (what a target cannot take, e.g. without fault hooks)."""
     return {k: (0 if k in kinds else w) for k, w in weights.items()}

@@ -150,6 +150,16 @@ def test_injected_failure_arms_a_fault_before_its_one_paying_event(factory):
     assert len(specs) == 2  # failures and crashes
 
 
+def test_kinds_in_turn_are_spread_by_weight():
+    from loadtests.mix import in_turn
+
+    assert in_turn({"a": 2, "b": 1, "c": 0}) == ["a", "b", "a"]
+    cycle = in_turn(DEFAULT_MIX)
+    assert {k: cycle.count(k) for k in KINDS} == DEFAULT_MIX
+    # Every kind within the first pass of its weight's spacing: 16 kinds in the first 50.
+    assert len(set(cycle[:50])) >= 12
+
+
 def test_without_fault_hooks_the_default_mix_drops_only_injected_failures():
     mix = without(DEFAULT_MIX, NEEDS_FAULT_HOOKS)
     assert mix["injected_failure"] == 0
