@@ -89,6 +89,9 @@ def run_checks(environment, expectations: Expectations, missing_sources: List[st
     for line in not_checked:
         log.warning("NOT CHECKED: %s", line)
     log_failures(failures)
+    from simulator.delivery.alert_report import dump_load_figures
+
+    dump_load_figures(totals, expectations.server_error_count)  # alert verdicts `posx-harness load` prints
     code = exit_code_for(failures)
     if code:
         environment.process_exit_code = code
