@@ -27,7 +27,9 @@ PLACEHOLDER_ORDER = "00000000-load-test-order-placeholder"
 # Object ids only: "card_declined" and friends are codes, not ids, so no card_ prefix here.
 # re_ (refunds) and dp_ (disputes) too: a dispute id repeated across orders would be answered
 # as the same dispute by any receiver that keys disputes by id.
-_ID = re.compile(r"\b(?:evt|ch|py|pm|txn|req|cus|iar|seti|re|dp)_[A-Za-z0-9]{14,}\b")
+# pi_ and cs_test_ too, for Checkout: its session makes an intent of its own (the order's
+# intent, the placeholder, is matched first and swapped for the order's).
+_ID = re.compile(r"\b(?:(?:evt|ch|py|pm|txn|req|cus|iar|seti|re|dp|pi|mandate)_|cs_test_)[A-Za-z0-9]{14,}\b")
 RANDOM_TAIL = 8  # the random part of an id; the rest (time stamp, account segment) stays
 
 # prototype name -> the steps played on the intent, in order: a card name confirms with that
@@ -45,6 +47,10 @@ SCENARIOS: Dict[str, Tuple[str, ...]] = {
     # The dispute test card: paid, then charge.dispute.created (+ funds_withdrawn).
     "dispute": ("pm_card_createDispute",),
     "cancel": ("cancel",),
+    # Checkout paid by ACH Direct Debit (a delayed method, usd only): completed unpaid, then
+    # the bank's answer. The session carries the order in client_reference_id and metadata.
+    "checkout_async_paid": ("checkout:pm_usBankAccount_success",),
+    "checkout_async_failed": ("checkout:pm_usBankAccount_insufficientFunds",),
 }
 
 
@@ -201,9 +207,20 @@ def play(scenario: str, amount: int, currency: str, rng: SeededRandom) -> List[d
     backend = StripeBackend(rng, Clock())
     records = []
     backend.add_event_listener(records.append)
-    backend.adopt_payment_intent(PLACEHOLDER_INTENT, amount, currency, {"order_id": PLACEHOLDER_ORDER})
-    for step in SCENARIOS[scenario]:
-        if step == "cancel":
+    steps = SCENARIOS[scenario]
+    if not steps[0].startswith("checkout:"):
+        backend.adopt_payment_intent(PLACEHOLDER_INTENT, amount, currency, {"order_id": PLACEHOLDER_ORDER})
+    for step in steps:
+        if step.startswith("checkout:"):
+            session = backend.create_checkout_session({
+                "mode": "payment", "payment_method_types": ["us_bank_account"],
+                "line_items": [{"quantity": 1, "price_data": {"currency": currency, "unit_amount": amount,
+                                                              "product_data": {"name": "POSX order"}}}],
+                "client_reference_id": PLACEHOLDER_ORDER, "metadata": {"order_id": PLACEHOLDER_ORDER},
+                "payment_intent_data": {"metadata": {"order_id": PLACEHOLDER_ORDER}},
+                "success_url": "https://posx.example/paid"})
+            backend.complete_checkout_session(session["id"], {"payment_method": step.partition(":")[2]})
+        elif step == "cancel":
             backend.cancel_payment_intent(PLACEHOLDER_INTENT, {})
         elif step == "refund:partial":
             backend.create_refund({"payment_intent": PLACEHOLDER_INTENT, "amount": partial_refund(amount)})

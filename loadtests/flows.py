@@ -94,6 +94,9 @@ def scenarios_for(kinds, amount: int):
            "out_of_order": "retry_after_decline", "refund_partial": "refund_partial",
            "refund_full": "refund_full", "dispute": "dispute", "cancel": "cancel",
            "amount_mismatch": ("success", amount - 1)}
+    if "checkout_async" in kinds:
+        return sorted({own.get(k, "success") for k in kinds if k != "checkout_async"}
+                      | {"checkout_async_paid", "checkout_async_failed"}, key=str)
     return sorted({own.get(k, "success") for k in kinds}, key=str)
 
 
@@ -169,6 +172,17 @@ def plan(kind: str, order, factory, rng) -> Flow:
         canceled = _send(ev["payment_intent.canceled"])
         sends = [_send(ev["payment_intent.created"]), canceled, _again(canceled, redelivery=True)]
         return Flow(kind, order.id, "canceled", ("pending", "canceled"), _one_by_one(sends))
+    if kind == "checkout_async":
+        # A delayed payment method: checkout.session.completed says unpaid, which must not
+        # pay; the bank's answer (success or failure) comes after it, as Stripe sends them.
+        paid = rng.random() < 0.5
+        ev = factory.scenario("checkout_async_paid" if paid else "checkout_async_failed", order)
+        answer = (("charge.succeeded", "payment_intent.succeeded", "checkout.session.async_payment_succeeded")
+                  if paid else ("charge.failed", "payment_intent.payment_failed", "checkout.session.async_payment_failed"))
+        sends = [_send(ev[t]) for t in ("payment_intent.created", "charge.pending", "payment_intent.processing",
+                                         "checkout.session.completed") + answer]
+        return Flow(kind, order.id, "paid" if paid else "failed", ("pending", "paid" if paid else "failed"),
+                    _one_by_one(sends))
     if kind == "amount_mismatch":
         # Stripe took less than the order costs (a tampered client changed the intent):
         # the contract says not paid, payment_mismatch, nothing allocated, and 2xx.

@@ -32,7 +32,7 @@ Fetch = Callable[[str], Tuple[Optional[dict], str]]  # order id -> (order json o
 PAID_STATUSES = ("paid", "refunded")  # Stripe took the money (a refund does not take tokens back)
 # The failure kind of a flow whose order ends in the wrong state (each its own exit code).
 STATE_KIND = {"refund_partial": "refund", "refund_full": "refund", "dispute": "dispute", "cancel": "cancel",
-              "injected_failure": "redelivery", "amount_mismatch": "money"}
+              "injected_failure": "redelivery", "amount_mismatch": "money", "checkout_async": "money"}
 
 
 def judge_order(rec: dict, order: dict) -> Tuple[str, str, str]:
@@ -43,8 +43,9 @@ def judge_order(rec: dict, order: dict) -> Tuple[str, str, str]:
     order's own status when the flow was cut short.
     """
     verdict, kind, why = _judge_status(rec, order)
-    if (verdict == WAIT and kind == "order_state") or (kind == "exactly_once" and rec.get("kind") == "amount_mismatch"):
-        # A short payment that allocates is the money rule "nothing for an unpaid order".
+    if (verdict == WAIT and kind == "order_state") or (kind == "exactly_once" and rec.get("kind") in ("amount_mismatch", "checkout_async")):
+        # A short payment or a failed bank debit that allocates breaks the money rule
+        # "nothing for an unpaid order".
         kind = STATE_KIND.get(rec.get("kind"), kind)
     if verdict != OK or not rec.get("complete"):
         return verdict, kind, why
@@ -144,7 +145,7 @@ def _summarise(kind: str, found: Dict[str, str], expected: Dict[str, dict]) -> F
                                                             expected[oid].get("source", "?"), why)
                          for oid, why in list(found.items())[:EXAMPLES])
     kinds_of = {"refund": ("refund_partial", "refund_full"), "dispute": ("dispute",), "cancel": ("cancel",),
-                "redelivery": ("injected_failure",), "money": ("amount_mismatch",)}
+                "redelivery": ("injected_failure",), "money": ("amount_mismatch", "checkout_async")}
     if kind in kinds_of:
         total = sum(1 for rec in expected.values() if rec.get("kind") in kinds_of[kind])
     what = {
@@ -155,7 +156,8 @@ def _summarise(kind: str, found: Dict[str, str], expected: Dict[str, dict]) -> F
         "dispute": "disputed orders do not show exactly one dispute",
         "cancel": "orders whose intent was canceled did not end canceled",
         "redelivery": "orders whose webhook failed or crashed (injected) and was redelivered did not end paid",
-        "money": "orders paid one cent short did not end payment_mismatch",
+        "money": "orders paid one cent short or by a failed bank debit were not left unpaid "
+                 "(payment_mismatch / failed), or a bank debit's order did not end paid",
         "unverified": "orders could not be checked",
     }[kind]
     return Failure(kind, "%d of %d %s (threshold: none), e.g. %s" % (len(found), total, what, examples))

@@ -77,7 +77,7 @@ def _fit_mix_to_target(environment, opts, weights) -> None:
 
 def _prepare(environment, source):
     ctx = context.start(environment, source)
-    apply_mix(WebhookUser, ctx.mix)
+    apply_mix(WebhookUser, ctx.mix, in_turn=ctx.kinds is not None)
     ctx.prepare(FastHttpSession(environment.host, environment.events.request, None))
     return ctx
 

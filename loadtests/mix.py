@@ -26,6 +26,8 @@ KINDS: Dict[str, str] = {
                "charge.dispute.funds_withdrawn (the order shows one dispute)",
     "cancel": "payment_intent.created then payment_intent.canceled (the order ends canceled, nothing allocated)",
     "invalid_json": "a correctly signed body that is not JSON (a cut event, plain text): must get 400, never 5xx",
+    "checkout_async": "Checkout paid by bank debit (usd): completed unpaid, then the bank's answer, success or "
+                      "failure at even odds (the order stays unpaid until it, then ends paid or failed)",
     "amount_mismatch": "a payment whose amount received is one cent short of the order's (the order must end "
                        "payment_mismatch, nothing allocated)",
     "injected_failure": "with the target's fault hooks (/_posx/faults): arm a failure or a crash of the next "
@@ -50,6 +52,7 @@ DEFAULT_MIX: Dict[str, int] = {
     "dispute": 4,
     "cancel": 4,
     "invalid_json": 2,
+    "checkout_async": 3,
     "amount_mismatch": 2,
     "injected_failure": 3,
 }
@@ -99,6 +102,13 @@ def parse_mix(text: str) -> Dict[str, int]:
 
 def format_mix(weights: Mapping[str, int]) -> str:
     return ",".join("%s=%d" % (k, w) for k, w in weights.items() if w)
+
+
+def in_turn(weights: Mapping[str, int]) -> list:
+    """The kinds spread evenly by weight (``a=2,b=1`` -> ``a, b, a``): one pass is one of each
+    draw of the mix, so a short run in turn sends every kind."""
+    slots = [((j + 0.5) / w, n, kind) for n, (kind, w) in enumerate(weights.items()) for j in range(w)]
+    return [kind for _, _, kind in sorted(slots)]
 
 
 def without(weights: Mapping[str, int], kinds) -> Dict[str, int]:

@@ -43,6 +43,9 @@ def add_arguments(parser) -> None:
 
     parser.add_argument("--mix", env_var="LOCUST_MIX", default=format_mix(DEFAULT_MIX),
                       help="weights of the flow kinds, e.g. success=70,decline=10,forged=2")
+    parser.add_argument("--kinds-in-turn", env_var="LOCUST_KINDS_IN_TURN", type=flag, default=False,
+                        help="send the mix's kinds in turn, spread by weight, not drawn at random: a short "
+                             "run covers every kind; true/false")
     parser.add_argument("--flow-rate", env_var="LOCUST_FLOW_RATE", type=float, default=0.0,
                       help="payment flows per second over all users (0 = as fast as they go)")
     parser.add_argument("--prefill-orders", env_var="LOCUST_PREFILL_ORDERS", type=int, default=0,

@@ -105,6 +105,10 @@ class WebhookUser(FastHttpUser):
     def invalid_json(self):
         self.run_flow("invalid_json")
 
+    @task(DEFAULT_MIX["checkout_async"])
+    def checkout_async(self):
+        self.run_flow("checkout_async")
+
     @task(DEFAULT_MIX["amount_mismatch"])
     def amount_mismatch(self):
         self.run_flow("amount_mismatch")
@@ -112,6 +116,10 @@ class WebhookUser(FastHttpUser):
     @task(DEFAULT_MIX["injected_failure"])
     def injected_failure(self):
         self.run_flow("injected_failure")
+
+    def in_turn(self):
+        """The one task with --kinds-in-turn: the next kind of the process's cycle."""
+        self.run_flow(next(context.current().kinds))
 
     # -- the work ----------------------------------------------------------------------
     def run_flow(self, kind: str) -> None:
@@ -184,8 +192,12 @@ class WebhookUser(FastHttpUser):
         return False
 
 
-def apply_mix(user_class, weights) -> None:
-    """Replace the @task weights with a mix (kind -> weight); kinds are the task names."""
+def apply_mix(user_class, weights, in_turn: bool = False) -> None:
+    """Replace the @task weights with a mix (kind -> weight); kinds are the task names. In
+    turn: one task that takes the next kind of a cycle spread by weight."""
+    if in_turn:
+        user_class.tasks = [user_class.in_turn]
+        return
     tasks = []
     for kind, weight in weights.items():
         tasks.extend([getattr(user_class, kind)] * weight)

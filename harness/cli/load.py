@@ -28,7 +28,7 @@ PASSTHROUGH = {"mix": "--mix", "prefill_orders": "--prefill-orders", "check_rps"
                "check_p99_ms": "--check-p99-ms", "invariants_timeout": "--invariants-timeout",
                "webhook_secret": "--webhook-secret", "api_token": "--api-token", "site_code": "--site-code",
                "tier_id": "--tier-id", "quantity": "--quantity", "bulk_orders_path": "--bulk-orders-path", "seed": "--seed",
-               "presigned": "--presigned", "check_report": "--check-report", "orders_file": "--orders-file"}
+               "presigned": "--presigned", "kinds_in_turn": "--kinds-in-turn", "check_report": "--check-report", "orders_file": "--orders-file"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=float, default=None, help="payment flows per second over all users (0 = unpaced)")
     parser.add_argument("-t", "--duration", default=None, help="run time, Locust's format: 30s, 5m, 1h30m (default 10s)")
     parser.add_argument("--mix", default=None, help="kind weights, e.g. success=70,decline=10,duplicate=10,forged=2")
+    parser.add_argument("--kinds-in-turn", action="store_const", const="true", default=None,
+                        help="send the mix's kinds in turn (spread by weight), not at random: a short run "
+                             "covers every kind")
     parser.add_argument("--workers", type=int, default=0, help="run a local master and N worker processes")
     parser.add_argument("--stop-timeout", type=float, default=None, help="seconds users get to finish their flow at the end")
     parser.add_argument("--prefill-orders", type=int, default=None, help="orders each process makes before it starts")

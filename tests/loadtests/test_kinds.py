@@ -107,6 +107,31 @@ def test_invalid_json_is_validly_signed_and_not_json(factory):
     assert len(cuts) >= 2  # more than one shape of bad body
 
 
+def test_checkout_async_completes_unpaid_then_the_bank_answers(factory):
+    outcomes = set()
+    for seed in range(8):
+        flow = plan("checkout_async", ORDER, factory, SeededRandom(seed))
+        objs = bodies(flow)
+        types = [t for t, _ in objs]
+        completed = dict(objs)["checkout.session.completed"]
+        assert (completed["payment_status"], completed["client_reference_id"], completed["amount_total"]) == (
+            "unpaid", ORDER.id, 2000)
+        assert completed["metadata"]["order_id"] == ORDER.id
+        # Checkout makes an intent of its own, fresh per flow, carrying the order in its metadata.
+        intent = dict(objs)["payment_intent.created"]
+        assert intent["id"] != ORDER.payment_intent and intent["metadata"]["order_id"] == ORDER.id
+        answer = types[types.index("checkout.session.completed") + 1:]
+        if flow.expect == "paid":
+            assert answer == ["charge.succeeded", "payment_intent.succeeded", "checkout.session.async_payment_succeeded"]
+        else:
+            assert flow.expect == "failed"
+            assert answer == ["charge.failed", "payment_intent.payment_failed", "checkout.session.async_payment_failed"]
+        outcomes.add(flow.expect)
+    assert outcomes == {"paid", "failed"}
+    a, b = (plan("checkout_async", ORDER, factory, SeededRandom(1)) for _ in range(2))
+    assert dict(bodies(a))["checkout.session.completed"]["id"] != dict(bodies(b))["checkout.session.completed"]["id"]
+
+
 def test_amount_mismatch_pays_one_cent_short(factory):
     flow = plan("amount_mismatch", ORDER, factory, SeededRandom(1))
     assert flow.expect == "payment_mismatch"
@@ -123,6 +148,16 @@ def test_injected_failure_arms_a_fault_before_its_one_paying_event(factory):
         assert [s.event_type for s in flow.steps[flow.inject_before]] == ["payment_intent.succeeded"]
         assert [s.event_type for s in flow.sends].count("charge.succeeded") == 0
     assert len(specs) == 2  # failures and crashes
+
+
+def test_kinds_in_turn_are_spread_by_weight():
+    from loadtests.mix import in_turn
+
+    assert in_turn({"a": 2, "b": 1, "c": 0}) == ["a", "b", "a"]
+    cycle = in_turn(DEFAULT_MIX)
+    assert {k: cycle.count(k) for k in KINDS} == DEFAULT_MIX
+    # Every kind within the first pass of its weight's spacing: 16 kinds in the first 50.
+    assert len(set(cycle[:50])) >= 12
 
 
 def test_without_fault_hooks_the_default_mix_drops_only_injected_failures():
@@ -160,6 +195,8 @@ def rec(kind, expect, complete=True, **checks):
     (rec("amount_mismatch", "payment_mismatch"), order("payment_mismatch", 0, 0), OK, ""),
     (rec("amount_mismatch", "payment_mismatch"), order("paid", 1, 1), BAD, "money"),
     (rec("amount_mismatch", "payment_mismatch"), order("paid", 0, 0), WAIT, "money"),
+    (rec("checkout_async", "failed"), order("paid", 1, 1), BAD, "money"),
+    (rec("checkout_async", "paid"), order("pending", 0, 0), WAIT, "money"),
     # Cut short: only the status is judged, the refund may not have been sent yet.
     (dict(rec("refund_full", "refunded", complete=False, amount_refunded=2000), possible=["pending", "paid", "refunded"]),
      order("paid", amount_refunded=0), OK, ""),
