@@ -124,7 +124,14 @@ class Simulator:
         return path
 
     def load_state(self, path: Optional[str] = None) -> None:
+        """Load a state file: a whole-state JSON (``save_state``) or a journaled one
+        (``stripe-sim serve --state-file``, ``simulator.persistence.DurableStore``)."""
         path = path or self.state_file
+        from simulator.persistence import is_journaled, load_into
+
+        if is_journaled(path):
+            load_into(self, path)
+            return
         with open(path, encoding="utf-8") as f:
             try:
                 state = json.load(f)
