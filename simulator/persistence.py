@@ -109,6 +109,7 @@ class Journal:
         self.total_bytes = 0
         self.on_grow = None     # called (outside the lock) when the segment passes grow_at bytes
         self.grow_at = None
+        self._retired: list[int] = []  # closed segments' fds not yet fsynced and closed
 
     def _open(self, segment: int) -> int:
         return os.open(segment_path(self.base, segment), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -136,24 +137,34 @@ class Journal:
             if self.synced >= target:
                 return
             with self._lock:
-                target, fd = self.lines, self._fd
-            os.fsync(fd)
+                target, fds = self.lines, self._retired + [self._fd]
+            for fd in fds:
+                os.fsync(fd)
             self.synced = max(self.synced, target)
 
     def rotate(self) -> int:
-        """Start the next segment; returns the number of the one just closed."""
-        with self._sync_lock, self._lock:
+        """Start the next segment; returns the number of the one just closed. Called under the
+        backend lock, so it never waits for the disk: the closed segment is fsynced and closed
+        by ``retire`` afterwards (until then the background fsync or ``sync`` still covers it)."""
+        with self._lock:
             old, fd = self.segment, self._fd
-            if self.fsync != "never":
-                os.fsync(fd)
-                self.synced = self.lines
+            self._retired.append(fd)
             self.segment += 1
             self._fd = self._open(self.segment)
             self.segment_bytes = 0
-        os.close(fd)
         return old
 
+    def retire(self) -> None:
+        """fsync and close segments ``rotate`` closed (outside the backend lock)."""
+        with self._sync_lock:
+            fds, self._retired = self._retired, []
+            for fd in fds:
+                if self.fsync != "never":
+                    os.fsync(fd)
+                os.close(fd)
+
     def close(self) -> None:
+        self.retire()
         with self._sync_lock, self._lock:
             if self._fd is not None:
                 if self.fsync != "never":
@@ -405,6 +416,7 @@ class DurableStore:
                 # are the same state.
                 closed = self.journal.rotate()
                 view = backend.capture_view()
+            self.journal.retire()
             # Idempotency answers are journaled after they are stored: taken after the cut,
             # the capture holds everything the closed segments hold.
             idem = self.sim.idempotency.capture() if hasattr(self.sim.idempotency, "capture") else []
