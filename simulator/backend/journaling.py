@@ -228,6 +228,7 @@ class JournalingMixin:
         for name in COLLECTIONS:
             getattr(self, name).clear()
         self._reset_events()
+        self._reset_retention()
         self._init_state()
         self.started_at = meta["started_at"]
         self._acct = meta["acct"]

@@ -34,11 +34,16 @@ class RetentionMixin:
         self.event_retention: Optional[float] = None
         self._limits_on = False
         self._limits_every = 127   # a mask: checked every 128 actions
-        self._cap_pos = 0
-        self._cap_rebuilds = 0
+        self._reset_retention()
+        self.dropped = {"payments": 0, "events": 0}
+
+    def _reset_retention(self) -> None:
+        self._cap_pos = 0        # payment intents before this position were looked at
+        self._cap_wait: list = []  # looked at: finished, waiting for webhooks / due events
+        self._cap_open: list = []  # looked at: the client may still act on them
+        self._cap_runs = 0
         self._ret_pos = 0
         self._ret_rebuilds = 0
-        self.dropped = {"payments": 0, "events": 0}
 
     def set_limits(self, max_payments: Optional[int] = None, event_retention: Optional[float] = None,
                    every: int = 128) -> None:
@@ -89,45 +94,82 @@ class RetentionMixin:
         self._ret_pos = i
 
     def _drop_old_payments(self) -> None:
+        """Oldest first: payments seen unfinished before are looked at again (those waiting
+        for webhooks or a due event every run, those a client may still act on every 32nd
+        run), then the ones not yet seen, in creation order, until the cap holds."""
         intents = self.payment_intents
         excess = len(intents) - self.max_payments
         if excess <= 0:
             return
-        if intents.rebuilds != self._cap_rebuilds:
-            self._cap_rebuilds, self._cap_pos = intents.rebuilds, 0
-        i = self._cap_pos
         now = self.clock.now()
+        self._cap_runs += 1
+        if self._cap_wait:
+            excess, self._cap_wait = self._recheck(self._cap_wait, excess, now)
+        if excess > 0 and self._cap_open and self._cap_runs % 32 == 0:
+            excess, self._cap_open = self._recheck(self._cap_open, excess, now)
+        i = self._cap_pos
         while excess > 0 and i < len(intents.order):
             pid = intents.order[i]
-            if pid is not None and self._payment_finished(pid, now):
+            i += 1
+            if pid is None:
+                continue
+            state = self._payment_state(pid, now)
+            if state == "done":
+                rebuilds = intents.rebuilds
                 self._drop_payment(pid)
                 excess -= 1
-                if intents.rebuilds != self._cap_rebuilds:
-                    # Renumbered: unfinished ones skipped so far are at the head; look again.
-                    self._cap_rebuilds, i = intents.rebuilds, 0
-                    continue
-            i += 1
+                if intents.rebuilds != rebuilds:
+                    # Renumbered without tombstones: what was looked at is the live prefix.
+                    i = len(self._cap_wait) + len(self._cap_open)
+            else:
+                (self._cap_wait if state == "wait" else self._cap_open).append(pid)
         self._cap_pos = i
 
-    def _payment_finished(self, pid: str, now: float) -> bool:
+    def _recheck(self, ids: list, excess: int, now: float) -> tuple:
+        intents = self.payment_intents
+        kept = []
+        for n, pid in enumerate(ids):
+            if excess <= 0:
+                kept.extend(ids[n:])
+                break
+            if pid not in intents.objects:
+                continue
+            state = self._payment_state(pid, now)
+            if state == "done":
+                rebuilds = intents.rebuilds
+                self._drop_payment(pid)
+                excess -= 1
+                if intents.rebuilds != rebuilds:
+                    self._cap_pos = 0  # positions moved: look at everything again (rare)
+                    self._cap_wait, self._cap_open = [], []
+                    return excess, []
+            elif state == "wait" or ids is self._cap_wait:
+                kept.append(pid)
+            else:
+                self._cap_wait.append(pid)  # an open one finished its part: waits for webhooks now
+        return excess, kept
+
+    def _payment_state(self, pid: str, now: float) -> str:
+        """"done" (may be dropped), "wait" (finished, its webhooks or a due event pending; an
+        open dispute or refund) or "open" (the client may still confirm, capture, cancel)."""
         intents = self.payment_intents
         if pid in intents.live:
-            return False  # being changed by the action running now
+            return "wait"  # being changed by the action running now
         pi = intents.read(pid)
         if pi is None or pi.get("status") not in FINISHED:
-            return False
+            return "open"
         for d in self._related("disputes", pid):
             if d.get("status") not in DISPUTE_CLOSED:
-                return False
+                return "wait"
         for r in self._related("refunds", pid):
             if r.get("status") in REFUND_OPEN:
-                return False
+                return "wait"
         events = self._events
         for eid in events.ids_with("payment_intent", pid):
             rec = events.objects[eid]
             if rec.pending_webhooks > 0 or rec.available_at > now:
-                return False
-        return True
+                return "wait"
+        return "done"
 
     def _related(self, collection: str, pid: str) -> list:
         index = getattr(self, collection, None)

@@ -139,6 +139,7 @@ class BackendState(JournalingMixin, RetentionMixin):
             for name in COLLECTIONS:
                 getattr(self, name).clear()
             self._reset_events()
+            self._reset_retention()
             self.rng = SeededRandom(self._rng_seed)
             self._init_state()
 
