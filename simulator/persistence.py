@@ -390,7 +390,8 @@ class DurableStore:
     # -- background work -----------------------------------------------------------------------
     def _arm(self) -> None:
         journal = self.journal
-        journal.grow_at = max(self.compact_bytes, self.snapshot_bytes)
+        # Twice the snapshot: each compaction writes the state once per 2x its size journaled.
+        journal.grow_at = max(self.compact_bytes, 2 * self.snapshot_bytes)
         journal.on_grow = self._compact_wanted.set
 
     def _compactor(self) -> None:

@@ -107,6 +107,7 @@ class JournalingMixin:
         for name in COLLECTIONS:
             getattr(self, name).flush()
         self._events._gone.clear()
+        self._events._dirty.clear()  # events are journaled from _tx_events, not as dirty objects
         self._tx_events.clear()
         self._tx_acks.clear()
         self._tx_reset = False
@@ -157,6 +158,7 @@ class JournalingMixin:
         if self._tx_acks:
             parts.append('"a":' + _s([[k, v] for k, v in self._tx_acks.items()]))
             self._tx_acks.clear()
+        self._events._dirty.clear()
         gone = self._events._gone
         if gone:
             parts.append('"x":' + _s(gone))
