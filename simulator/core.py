@@ -101,6 +101,9 @@ class Simulator:
         if state.get("format") != STATE_FORMAT:
             raise ValueError("state format %r is not supported (expected %d)" % (state.get("format"), STATE_FORMAT))
         self.backend.restore(state["backend"])
+        if hasattr(self.backend, "after_restart"):
+            # The same seed would mint the restored objects' ids again (they were overwritten).
+            self.backend.after_restart(len(state["backend"].get("events", ())) + 1)
         # Simulated time never runs backwards across a restart: events keep their order.
         behind = state.get("clock_now", 0) - self.clock.now()
         if behind > 0:

@@ -321,8 +321,8 @@ class DurableStore:
         behind = self._max_t - sim.clock.now()
         if behind > 0:
             sim.clock.advance(behind)  # simulated time never runs backwards across a restart
-        if self.replayed["lines"]:
-            sim.backend.after_restart(self.replayed["lines"])
+        if self.replayed["lines"] and not self.replayed["legacy"]:
+            sim.backend.after_restart(self.replayed["lines"])  # (Simulator.restore did it for a legacy file)
         return first
 
     def _load_engine(self) -> None:

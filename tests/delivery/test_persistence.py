@@ -288,3 +288,20 @@ def test_events_the_engine_checkpoint_missed_are_delivered_after_a_restart(tmp_p
     finally:
         again.close()
         receiver.close()
+
+
+def test_a_whole_state_json_file_is_migrated_to_the_journaled_format(tmp_path):
+    path = tmp_path / "old.json"
+    old = Simulator(seed=5, time_scale=0, delivery=False)
+    pi = old.backend.create_payment_intent({"amount": "800", "currency": "usd"})
+    old.save_state(str(path))  # the format the server wrote before the journal
+    old.close()
+    sim, store = _durable(path)
+    assert store.replayed["legacy"] is True
+    assert json.loads(path.read_text().splitlines()[0])["format"] == 2
+    assert sim.backend.retrieve_payment_intent(pi["id"])["amount"] == 800
+    sim.backend.create_payment_intent({"amount": "900", "currency": "usd"})
+    again, _ = _reloaded(path)
+    assert [p["amount"] for p in again.backend.list_payment_intents({})["data"]] == [900, 800]
+    sim.close()
+    again.close()
