@@ -22,6 +22,7 @@ A snapshot (compaction) is written as lines of the same kind, so one reader load
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Optional
 
 from .events import EventRecord
@@ -88,6 +89,7 @@ class JournalingMixin:
         self._tx_reset = False
         self._event_n = 0        # events ever recorded (the next one's number), across compactions
         self._dispatched_n = 0   # events handed to every listener (the delivery engine) so far
+        self._jlocal = threading.local()  # .line: this thread's last queued journal line
 
     def attach_journal(self, journal) -> None:
         """From now on each action writes its changes to ``journal`` before it returns."""
@@ -126,14 +128,20 @@ class JournalingMixin:
             return
         line = self._tx_line()
         if line is not None:
-            journal.append(line)
+            # Queued in state order under the lock; written once the lock is free (_after_hold).
+            self._jlocal.line = journal.queue(line)
 
     def _after_hold(self) -> None:
-        """Runs once the lock is free: the answer waits for the disk when the store says so
-        (``--fsync always``), then events go to listeners (webhook deliveries)."""
+        """Runs once the lock is free, before the action returns: its journal line is written
+        (and fsynced with ``--fsync always``), then events go to listeners (deliveries)."""
         journal = self.journal
-        if journal is not None and journal.sync_each:
-            journal.sync()
+        if journal is not None:
+            number = getattr(self._jlocal, "line", 0)
+            if number:
+                self._jlocal.line = 0
+                journal.flush_through(number)
+                if journal.sync_each:
+                    journal.sync()
         self._dispatch_pending()
 
     def _tx_line(self) -> Optional[bytes]:
