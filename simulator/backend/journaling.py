@@ -108,6 +108,8 @@ class JournalingMixin:
         from .state import COLLECTIONS
         for name in COLLECTIONS:
             getattr(self, name).flush()
+        for index in (getattr(self, "generic", None) or {}).values():
+            index.flush()
         self._events._gone.clear()
         self._events._dirty.clear()  # events are journaled from _tx_events, not as dirty objects
         self._tx_events.clear()
@@ -155,6 +157,17 @@ class JournalingMixin:
                 q = '"%s"' % name
                 for obj_id, text in changes:
                     objs.append("[%s,%s,%s]" % (q, _s(obj_id), "null" if text is None else text))
+        # Collections made at run time (a generic store: ``self.generic``, name -> CompactIndex
+        # with a ``parent`` key) are journaled as "generic/<name>", with the parent.
+        for name, index in (getattr(self, "generic", None) or {}).items():
+            changes = []
+            index.flush(changes)
+            if changes:
+                q = _s("generic/" + name)
+                parent_of = getattr(index, "by_key_of", None)
+                for obj_id, text in changes:
+                    parent = parent_of(obj_id) if (text is not None and parent_of is not None) else None
+                    objs.append("[%s,%s,%s,%s]" % (q, _s(obj_id), "null" if text is None else text, _s(parent)))
         if self._tx_reset:
             parts.append('"r":' + _s(self.meta()))
             self._tx_reset = False
@@ -193,7 +206,11 @@ class JournalingMixin:
         from .state import COLLECTIONS
         if "r" in rec:
             self._forget_all(rec["r"])
-        for coll, obj_id, obj in rec.get("o", ()):
+        for entry in rec.get("o", ()):
+            coll, obj_id, obj = entry[0], entry[1], entry[2]
+            if coll.startswith("generic/"):
+                self._apply_generic(coll[len("generic/"):], obj_id, obj, entry[3] if len(entry) > 3 else None)
+                continue
             if coll not in COLLECTIONS:
                 continue  # a collection this version does not have
             index = getattr(self, coll)
@@ -232,6 +249,21 @@ class JournalingMixin:
             self._event_n = max(self._event_n, rec["n"])
         self._clear_tx()
         self._subscriptions_changed()
+
+    def _apply_generic(self, name: str, obj_id: str, obj, parent) -> None:
+        make = getattr(self, "_generic_index", None)
+        if make is None:
+            return  # written by a version with a generic store; this one has none
+        index = make(name)
+        if obj is None:
+            index.discard(obj_id)
+        elif obj_id in index.objects:
+            index.objects[obj_id] = compact_dumps(obj)
+        elif parent is not None:
+            index.add(obj, obj_id=obj_id, parent=parent)
+        else:
+            index.add(obj, obj_id=obj_id)
+        index.flush()
 
     def _forget_all(self, meta: dict) -> None:
         from .state import COLLECTIONS
@@ -280,9 +312,14 @@ class JournalingMixin:
                     collections.append((name, dict(index.objects)))
                 else:
                     collections.append((name, {k: compact_dumps(v) for k, v in index.objects.items()}))
+            generic = []
+            for name, index in (getattr(self, "generic", None) or {}).items():
+                parent_of = getattr(index, "by_key_of", None)
+                parents = {k: parent_of(k) for k in index.objects} if parent_of is not None else {}
+                generic.append((name, dict(index.objects), parents))
             return {
                 "meta": compact_dumps(self.meta()), "t": self.clock.now(), "n": self._event_n,
-                "collections": collections, "events": list(self._events.objects.values()),
+                "collections": collections, "generic": generic, "events": list(self._events.objects.values()),
                 "tables": {name: compact_dumps(getattr(self, name)) for name in SIDE_TABLES},
             }
 
@@ -300,6 +337,12 @@ class JournalingMixin:
                     batch = []
             if batch:
                 yield ('{"o":[%s]}\n' % ",".join(batch)).encode()
+        for name, objects, parents in view.get("generic", ()):
+            q = _s("generic/" + name)
+            items = list(objects.items())
+            for i in range(0, len(items), chunk):
+                yield ('{"o":[%s]}\n' % ",".join("[%s,%s,%s,%s]" % (q, _s(k), t, _s(parents.get(k)))
+                                                 for k, t in items[i:i + chunk])).encode()
         events = view["events"]
         for i in range(0, len(events), chunk):
             yield ('{"e":[%s]}\n' % ",".join(event_entry(r) for r in events[i:i + chunk])).encode()

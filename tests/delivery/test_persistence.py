@@ -305,3 +305,48 @@ def test_a_whole_state_json_file_is_migrated_to_the_journaled_format(tmp_path):
     assert [p["amount"] for p in again.backend.list_payment_intents({})["data"]] == [900, 800]
     sim.close()
     again.close()
+
+
+def test_collections_made_at_run_time_are_journaled_too(tmp_path):
+    """A generic store (``backend.generic``: name -> CompactIndex with a ``parent`` key, made
+    on demand) is covered without code of its own: changes, drops and snapshots."""
+    from simulator.backend.lists import CompactIndex
+
+    class Generic(CompactIndex):
+        def by_key_of(self, obj_id):  # the generic store's lookup of an object's parent
+            seq = self.seq[obj_id]
+            return next((v for v, seqs in self.by["parent"].items() if seq in seqs), None)
+
+    def give_generic(sim):
+        b = sim.backend
+        b.generic = {}
+
+        def make(name):
+            if name not in b.generic:
+                b.generic[name] = Generic(name, "/v1/" + name, keys=("parent",))
+            return b.generic[name]
+        b._generic_index = make
+        return make
+
+    path = tmp_path / "st.json"
+    sim = Simulator(seed=5, clock=Clock(time_scale=0, start=1_757_000_000), delivery=False)
+    make = give_generic(sim)
+    store = DurableStore(sim, str(path), fsync="never").open()
+    b = sim.backend
+    with b.lock:
+        make("customer").add({"id": "cus_1", "created": 1, "name": "A"}, parent=None)
+        make("customer").add({"id": "cus_2", "created": 2, "name": "B"}, parent=None)
+    store.compact()  # cus_1 and cus_2 are in the snapshot
+    with b.lock:
+        make("customer").get("cus_1")["name"] = "A2"
+        make("tax_id").add({"id": "txi_1", "created": 3}, parent="cus_1")
+        make("customer").discard("cus_2")
+    again = Simulator(seed=5, clock=Clock(time_scale=0, start=1_700_000_000), delivery=False)
+    give_generic(again)
+    load_into(again, str(path))
+    g = again.backend.generic
+    assert sorted(g) == ["customer", "tax_id"]
+    assert g["customer"].read("cus_1")["name"] == "A2" and "cus_2" not in g["customer"]
+    assert g["tax_id"].ids_with("parent", "cus_1") == ["txi_1"]
+    sim.close()
+    again.close()
