@@ -30,18 +30,23 @@ SCHEMA=""
 
 say() { echo "gate: $*" >&2; }
 
-stop_pid() {  # TERM, then KILL if it has not gone within a few seconds
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
+stop_pids() {  # TERM them all, then KILL what has not gone within a few seconds
+  local pid i alive
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for i in $(seq 1 80); do
+    alive=""
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ -z "$alive" ] && return 0
+    sleep 0.1
+  done
+  for pid in "$@"; do kill -KILL "$pid" 2>/dev/null || true; done
 }
 
 cleanup() {
   local pid
-  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  if [ ${#PIDS[@]} -gt 0 ]; then stop_pids "${PIDS[@]}"; fi
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [ -n "$REDIS_PID" ]; then stop_pid "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null || true; fi
+  if [ -n "$REDIS_PID" ]; then stop_pids "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null || true; fi
   if [ -n "$SCHEMA" ]; then
     "$PY" - "$DATABASE_URL" "$SCHEMA" <<'PYEOF' || say "could not drop schema $SCHEMA"
 import sys, psycopg

@@ -51,6 +51,9 @@ STRIPE_SIGNATURE_TOLERANCE = int(os.environ.get("POSX_SIGNATURE_TOLERANCE") or 3
 POSX_VARIANT = os.environ.get("POSX_VARIANT") or "correct"
 if POSX_VARIANT not in ("correct", "guide"):
     raise ValueError("POSX_VARIANT must be 'correct' or 'guide', got %r" % POSX_VARIANT)
+# The guide variant only: milliseconds between its unlocked read of the order and its write
+# (apps/webhooks/guide.py says why).
+POSX_GUIDE_READ_GAP_MS = float(os.environ.get("POSX_GUIDE_READ_GAP_MS") or 50)
 POSX_API_TOKENS = env.words("POSX_API_TOKENS", ("posx-test-token",))
 POSX_SITE_CODES = env.words("POSX_SITE_CODES", ("NA", "EU", "APAC", "LATAM"))
 POSX_TIERS = env.tiers()

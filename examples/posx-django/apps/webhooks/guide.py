@@ -22,6 +22,7 @@ The guide whitelists three types but its step 2.3 table marks ``charge.succeeded
 success handler, as here.
 """
 import logging
+import time
 
 import stripe
 from django.conf import settings
@@ -110,10 +111,24 @@ def handle_charge_succeeded(event):
     _mark_paid(charge.payment_intent)
 
 
+def _production_gap():
+    """Not in the guide: the time between its read and its write in production. There the
+    database is PostgreSQL over the network (Railway) and every query is a round trip; on
+    the local PostgreSQL the double allocation shows without this. On a local SQLite file
+    the read takes microseconds and SQLite's busy handler spaces concurrent writers out by
+    milliseconds, so two webhooks would almost never both read the order unpaid: the flaw
+    would pass a local gate by luck. ``POSX_GUIDE_READ_GAP_MS`` (default 50, 0 = off) puts
+    that time back; the reference receiver's guide flavour does the same."""
+    gap = settings.POSX_GUIDE_READ_GAP_MS
+    if gap > 0:
+        time.sleep(gap / 1000.0)  # the modelled latency itself, not a wait for a condition
+
+
 def _mark_paid(payment_intent_id):
     try:
         # 查找订单
         order = Order.objects.get(stripe_payment_intent_id=payment_intent_id)
+        _production_gap()
 
         # 状态检查（防止重复处理）
         if order.status == 'paid':
