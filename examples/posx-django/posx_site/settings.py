@@ -32,6 +32,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "posx_site.urls"
 WSGI_APPLICATION = "posx_site.wsgi.application"
 APPEND_SLASH = False  # a POST to /api/v1/webhooks/stripe without the slash must not be redirected
+STATIC_URL = "static/"  # no static files; pytest-django's live_server needs the setting
 
 DATABASES = {"default": env.database(os.environ.get("DATABASE_URL") or "sqlite:///" + str(BASE_DIR / "posx-django.sqlite3"),
                                      os.environ.get("POSX_DB_SCHEMA") or None)}
