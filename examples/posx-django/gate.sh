@@ -9,6 +9,8 @@
 #   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test bash examples/posx-django/gate.sh
 #   POSX_VARIANT=guide bash examples/posx-django/gate.sh     # the guide's code: must fail
 #   bash examples/posx-django/gate.sh -t recovery -v         # extra arguments go to posx-harness run
+#   bash examples/posx-django/gate.sh load -t 20s -u 10      # a Locust run instead (posx-harness load,
+#                                                            # MOCK_STRIPE=true; its arguments follow)
 #
 # Environment: POSX_PYTHON (default: the repo's .venv), CELERY_BROKER_URL (default
 # redis://127.0.0.1:6379/0), DATABASE_URL, POSX_VARIANT, POSX_GATE_REPORT (keep the JSON
@@ -72,6 +74,9 @@ wait_for() {  # wait_for SECONDS WHAT COMMAND...: poll a condition with a deadli
   done
 }
 
+MODE=run
+if [ "${1:-}" = "load" ]; then MODE=load; shift; fi
+
 cd "$HERE"
 PORT=$(free_port)
 SIM_PORT=$(free_port)
@@ -80,7 +85,9 @@ export PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}"
 export STRIPE_WEBHOOK_SECRET="whsec_posx_django_gate_$("$PY" -c 'import secrets; print(secrets.token_hex(12))')"
 export STRIPE_SECRET_KEY="${STRIPE_SECRET_KEY:-sk_test_posx_django_gate}"
 export STRIPE_API_BASE="http://127.0.0.1:$SIM_PORT"
-export MOCK_STRIPE=false
+# The scenarios pay through the simulator (api mode); Locust signs its own events for
+# orders whose intents the example makes locally.
+if [ "$MODE" = load ]; then export MOCK_STRIPE=true; else export MOCK_STRIPE=false; fi
 export POSX_VARIANT="${POSX_VARIANT:-correct}"
 export POSX_CELERY_QUEUE="posx-gate-$$-$RANDOM"      # a queue of its own: gates may run side by side
 export POSX_CELERY_READY_FILE="$WORK/celery.ready"
@@ -124,6 +131,11 @@ wait_for 30 "the Celery worker" test -s "$POSX_CELERY_READY_FILE" || { tail -20 
 say "POSX_VARIANT=$POSX_VARIANT, gunicorn (pid ${PIDS[0]}) on :$PORT, Celery worker (pid ${PIDS[1]}) on queue $POSX_CELERY_QUEUE, database ${DATABASE_URL##*@}${SCHEMA:+ schema $SCHEMA}"
 
 # -- the gate ------------------------------------------------------------------------------
+if [ "$MODE" = load ]; then
+  "$BIN/posx-harness" load --target "http://127.0.0.1:$PORT" --webhook-secret "$STRIPE_WEBHOOK_SECRET" \
+    --api-token posx-test-token --tier-id tier_starter --site-code NA "$@"
+  exit $?
+fi
 REPORT="${POSX_GATE_REPORT:-$WORK/report.json}"
 "$BIN/posx-harness" run --target-url "http://127.0.0.1:$PORT" --sim-port "$SIM_PORT" \
   --webhook-secret "$STRIPE_WEBHOOK_SECRET" --api-token posx-test-token --tier tier_starter \
