@@ -131,13 +131,15 @@ wait_for 30 "the Celery worker" test -s "$POSX_CELERY_READY_FILE" || { tail -20 
 say "POSX_VARIANT=$POSX_VARIANT, gunicorn (pid ${PIDS[0]}) on :$PORT, Celery worker (pid ${PIDS[1]}) on queue $POSX_CELERY_QUEUE, database ${DATABASE_URL##*@}${SCHEMA:+ schema $SCHEMA}"
 
 # -- the gate ------------------------------------------------------------------------------
+# The harness runs pytest; without DJANGO_SETTINGS_MODULE, pytest-django (installed for the
+# pytest route) stays out of it instead of setting this project up in the harness's process.
 if [ "$MODE" = load ]; then
-  "$BIN/posx-harness" load --target "http://127.0.0.1:$PORT" --webhook-secret "$STRIPE_WEBHOOK_SECRET" \
+  env -u DJANGO_SETTINGS_MODULE "$BIN/posx-harness" load --target "http://127.0.0.1:$PORT" --webhook-secret "$STRIPE_WEBHOOK_SECRET" \
     --api-token posx-test-token --tier-id tier_starter --site-code NA "$@"
   exit $?
 fi
 REPORT="${POSX_GATE_REPORT:-$WORK/report.json}"
-"$BIN/posx-harness" run --target-url "http://127.0.0.1:$PORT" --sim-port "$SIM_PORT" \
+env -u DJANGO_SETTINGS_MODULE "$BIN/posx-harness" run --target-url "http://127.0.0.1:$PORT" --sim-port "$SIM_PORT" \
   --webhook-secret "$STRIPE_WEBHOOK_SECRET" --api-token posx-test-token --tier tier_starter \
   --profile "$HERE/posx-profile.yaml" --json-report "$REPORT" "$@"
 CODE=$?
