@@ -3,7 +3,7 @@
 #   Redis (the one running, or one started here), migrations, gunicorn, one Celery worker,
 #   then `posx-harness run` (api mode: the example's STRIPE_API_BASE is the harness's
 #   simulator), then everything this script started is stopped by its pid.
-# Exits with the harness's code (0 pass, 1 a scenario failed, 2 usage, 3 unreachable).
+# Exits with the harness's code (0 pass, 1 a scenario failed, 2 usage, 3 unreachable, 4 not checked).
 #
 #   bash examples/posx-django/gate.sh                        # SQLite
 #   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test bash examples/posx-django/gate.sh
@@ -131,7 +131,8 @@ wait_for 30 "the Celery worker" test -s "$POSX_CELERY_READY_FILE" || { tail -20 
 say "POSX_VARIANT=$POSX_VARIANT, gunicorn (pid ${PIDS[0]}) on :$PORT, Celery worker (pid ${PIDS[1]}) on queue $POSX_CELERY_QUEUE, database ${DATABASE_URL##*@}${SCHEMA:+ schema $SCHEMA}"
 
 # -- the gate ------------------------------------------------------------------------------
-# The harness runs pytest; without DJANGO_SETTINGS_MODULE, pytest-django (installed for the
+# No --profile: the harness finds the drop-in's /_posx/faults hooks by itself (the recovery
+# scenarios would otherwise be "not checked", exit 4). The harness runs pytest; without DJANGO_SETTINGS_MODULE, pytest-django (installed for the
 # pytest route) stays out of it instead of setting this project up in the harness's process.
 if [ "$MODE" = load ]; then
   env -u DJANGO_SETTINGS_MODULE "$BIN/posx-harness" load --target "http://127.0.0.1:$PORT" --webhook-secret "$STRIPE_WEBHOOK_SECRET" \
@@ -141,7 +142,7 @@ fi
 REPORT="${POSX_GATE_REPORT:-$WORK/report.json}"
 env -u DJANGO_SETTINGS_MODULE "$BIN/posx-harness" run --target-url "http://127.0.0.1:$PORT" --sim-port "$SIM_PORT" \
   --webhook-secret "$STRIPE_WEBHOOK_SECRET" --api-token posx-test-token --tier tier_starter \
-  --profile "$HERE/posx-profile.yaml" --json-report "$REPORT" "$@"
+  --json-report "$REPORT" "$@"
 CODE=$?
 "$PY" "$HERE/gate_summary.py" "$REPORT"
 exit $CODE

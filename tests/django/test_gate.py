@@ -44,7 +44,8 @@ def assert_all_ran_and_passed(code, output, doc):
     assert doc is not None, output[-3000:]
     s = doc["summary"]
     assert code == 0, output[-5000:]
-    assert s["skipped"] == 0 and s["failed"] == 0 and s["error"] == 0, s
+    assert s["failed"] == 0 and s["error"] == 0, s
+    assert s.get("not_checked", 0) == 0 and s["skipped"] == 0, "every scenario must run: %s" % s
     assert s["passed"] == s["total"] > 0
 
 
@@ -53,6 +54,7 @@ def test_gate_passes_on_sqlite_with_every_scenario_run(tmp_path):
     assert_all_ran_and_passed(code, output, doc)
     names = outcomes(doc)
     assert len(names) >= 69, "the whole suite runs"
+    assert "fault hooks: fail_next, crash_next, delay_next" in output, "the harness found the drop-in's hooks"
     assert names["test_recovery.py::test_stripe_retry_finishes_the_job_once[after_crash_mid_processing]"] == "passed"
     assert "PASS" in output
 
@@ -75,7 +77,7 @@ def test_guide_variant_fails_naming_its_flaws(tmp_path):
                              "concurrent_distinct or concurrent_success or after_crash or stale_failure_after_success",
                              POSX_VARIANT="guide")
     assert code == 1, output[-3000:]
-    assert doc["summary"]["skipped"] == 0
+    assert doc["summary"]["skipped"] == 0 and doc["summary"].get("not_checked", 0) == 0
     failed = [n for n, o in outcomes(doc).items() if o == "failed"]
     for flaw, scenario in (("double allocation under concurrent duplicates", "concurrent_distinct_success_events"),
                            ("the event lost by marking before processing", "after_crash_mid_processing"),
