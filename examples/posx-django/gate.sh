@@ -87,7 +87,7 @@ export STRIPE_SECRET_KEY="${STRIPE_SECRET_KEY:-sk_test_posx_django_gate}"
 export STRIPE_API_BASE="http://127.0.0.1:$SIM_PORT"
 # The scenarios pay through the simulator (api mode); Locust signs its own events for
 # orders whose intents the example makes locally.
-if [ "$MODE" = load ]; then export MOCK_STRIPE=true; else export MOCK_STRIPE=false; fi
+if [ "$MODE" = load ]; then export MOCK_STRIPE=true POSX_HARNESS_CRASH_MODE=raise; else export MOCK_STRIPE=false; fi
 export POSX_VARIANT="${POSX_VARIANT:-correct}"
 export POSX_CELERY_QUEUE="posx-gate-$$-$RANDOM"      # a queue of its own: gates may run side by side
 export POSX_CELERY_READY_FILE="$WORK/celery.ready"
