@@ -82,11 +82,10 @@ CATCHES = {
 
 
 def not_checked(reason: str, *figures: str) -> t.Unsupported:
-    """``Unsupported`` for a money check, carrying what it would have caught (``catches``:
-    read by the verdict's not-checked report where the harness has one)."""
-    exc = t.Unsupported(MONEY, reason)
-    exc.catches = "; ".join(dict.fromkeys(CATCHES[f] for f in figures if f in CATCHES)) or CATCHES["tiers"]
-    return exc
+    """``Unsupported`` for a money check, carrying what it would have caught (the verdict's
+    not-checked report names it when the scenario has no ``catches`` marker of its own)."""
+    catches = "; ".join(dict.fromkeys(CATCHES[f] for f in figures if f in CATCHES)) or CATCHES["tiers"]
+    return t.Unsupported(MONEY, reason, catches=catches)
 
 
 _pricing_cache: dict = {}
