@@ -171,8 +171,17 @@ def _header(headers, name: bytes) -> Optional[str]:
 
 async def _read_body(headers, receive) -> bytes:
     httpkit.check_length(_header(headers, b"content-length"), MAX_BODY)
-    deadline = asyncio.get_running_loop().time() + BODY_TIMEOUT
-    message = await _receive_by(receive, deadline)
+    # One timer for the whole body (asyncio.timeout: a call_at and a cancel), not a task per
+    # read as wait_for would make: this is on every webhook's path.
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            return await _receive_body(receive)
+    except TimeoutError:
+        raise _TooSlow() from None
+
+
+async def _receive_body(receive) -> bytes:
+    message = await receive()
     if message["type"] == "http.disconnect":
         raise ClientGone()
     body = message.get("body", b"")
@@ -181,7 +190,7 @@ async def _read_body(headers, receive) -> bytes:
         return body  # the usual case: the whole body arrived with the headers
     chunks, size = [body], len(body)
     while True:
-        message = await _receive_by(receive, deadline)
+        message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientGone()
         chunk = message.get("body", b"")
@@ -190,14 +199,6 @@ async def _read_body(headers, receive) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
-
-
-async def _receive_by(receive, deadline: float):
-    timeout = deadline - asyncio.get_running_loop().time()
-    try:
-        return await asyncio.wait_for(receive(), timeout)
-    except asyncio.TimeoutError:
-        raise _TooSlow() from None
 
 
 async def _send(send, status: int, headers, data: bytes) -> None:
