@@ -17,6 +17,8 @@ Where each fact comes from:
   object/list fields that Stripe's example object (``simulator/objects/examples.json``, a copy
   of the OpenAPI fixtures) leaves out.
 - id prefixes: the example objects' ids. Event types: the Python SDK's ``Event.type`` literal.
+- ``later_params``: parameter names ``stripe==16.1.0`` sends that basil's types lack (read
+  with ``ast`` only); Stripe takes new parameters whatever version a request pins.
 
 The output records a hash of its inputs (the two packages and the examples) so the test
 can tell a stale file from a changed generator.
@@ -40,15 +42,22 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "simulator" / "api" / "data" / "stripe_api.json"
 EXAMPLES = ROOT / "simulator" / "objects" / "examples.json"
 PY_SPEC, NODE_SPEC = "stripe==12.5.1", "stripe@18.5.0"
+# Parameters newer SDKs send that basil's definitions lack (Stripe's API takes new parameters
+# whatever version a request pins): their names are accepted, unchecked.
+LATER_SPEC = "stripe==16.1.0"
 API_VERSION = "2025-08-27.basil"
 CACHE = Path(os.environ.get("POSX_STRIPE_DEFS_DIR", ROOT / ".cache" / "stripe-defs"))
 
 
 # ---------------------------------------------------------------------------- packages
 
-def ensure_packages(cache: Path = CACHE) -> tuple[Path, Path]:
-    """(python sdk dir, node types dir), downloading them once."""
-    py_dir, node_dir = cache / "py-12.5.1", cache / "node-18.5.0"
+def ensure_packages(cache: Path = CACHE) -> tuple[Path, Path, Path]:
+    """(python sdk dir, node types dir, later python sdk dir), downloading them once."""
+    py_dir, node_dir, later_dir = cache / "py-12.5.1", cache / "node-18.5.0", cache / "py-16.1.0"
+    if not (later_dir / "stripe" / "params").exists():
+        later_dir.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        "--no-deps", "--target", str(later_dir), LATER_SPEC], check=True, timeout=300)
     if not (py_dir / "stripe" / "_api_version.py").exists():
         py_dir.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
@@ -60,14 +69,15 @@ def ensure_packages(cache: Path = CACHE) -> tuple[Path, Path]:
         tgz = next(node_dir.glob("stripe-*.tgz"))
         with tarfile.open(tgz) as tf:
             tf.extractall(node_dir, filter="data")
-    return py_dir, node_dir / "package" / "types"
+    return py_dir, node_dir / "package" / "types", later_dir
 
 
-def inputs_hash(py_dir: Path, types_dir: Path) -> str:
+def inputs_hash(py_dir: Path, types_dir: Path, later_dir: Path) -> str:
     h = hashlib.sha256()
-    files = sorted((py_dir / "stripe").rglob("*.py")) + sorted(types_dir.rglob("*.d.ts")) + [EXAMPLES]
+    files = (sorted((py_dir / "stripe").rglob("*.py")) + sorted(types_dir.rglob("*.d.ts"))
+             + sorted((later_dir / "stripe").rglob("*.py")) + [EXAMPLES])
     for f in files:
-        base = py_dir if f.is_relative_to(py_dir) else (types_dir if f.is_relative_to(types_dir) else ROOT)
+        base = next((d for d in (py_dir, types_dir, later_dir) if f.is_relative_to(d)), ROOT)
         h.update(str(f.relative_to(base)).encode())
         h.update(f.read_bytes())
     h.update(Path(__file__).read_bytes())
@@ -196,7 +206,9 @@ class ParamTypes:
                 out["z"] = 1
             return out
         if isinstance(t, type) and hasattr(t, "__required_keys__"):
-            name = t.__qualname__
+            # qualified by namespace: checkout's and billing_portal's SessionService differ
+            space = [m for m in t.__module__.split(".")[1:] if not m.startswith("_")]
+            name = ".".join(space + [t.__qualname__])
             if name not in self.types:
                 self.types[name] = {}  # placeholder first: the types recurse
                 hints = typing.get_type_hints(t, globalns=vars(sys.modules[t.__module__]))
@@ -406,9 +418,70 @@ def read_types(types_dir: Path):
     return interfaces, aliases
 
 
+# ---------------------------------------------------------------------------- later parameters
+
+def read_later_params(later_dir: Path) -> tuple[dict, dict]:
+    """(action -> top-level params class, (namespace, class) -> {field: annotation}) of a newer SDK."""
+    classes: dict = {}
+    for f in sorted((later_dir / "stripe" / "params").rglob("_*_params.py")):
+        space = ".".join(f.relative_to(later_dir / "stripe" / "params").parts[:-1])
+        for cls in ast.parse(f.read_text()).body:
+            if isinstance(cls, ast.ClassDef):
+                classes[(space, cls.name)] = {
+                    st.target.id: ast.unparse(st.annotation) for st in cls.body
+                    if isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name)}
+    actions = {}
+    for op in read_services(later_dir):
+        m = re.search(r"(\w+Params)\b", op["params_type"] or "")
+        if m:
+            rel_space = ".".join(op["module"].split(".")[1:-1])
+            actions[action_name(op)] = (rel_space, m.group(1))
+    return actions, classes
+
+
+def later_fields(basil: dict, pt: "ParamTypes", actions: dict, classes: dict) -> dict:
+    """basil params type -> [field names only a newer SDK sends], walking nested hashes too."""
+    out: dict = {}
+
+    def walk(type_name: str, key: tuple, seen: set):
+        if (type_name, key) in seen or key not in classes or type_name not in pt.types:
+            return
+        seen.add((type_name, key))
+        ours = pt.types[type_name]
+        extra = sorted(set(classes[key]) - set(ours))
+        if extra:
+            out.setdefault(type_name, sorted(set(out.get(type_name, [])) | set(extra)))
+        for field, ann in classes[key].items():
+            node = ours.get(field, [None])[0]
+            ref = _ref_of(node)
+            m = re.search(r"[\"']?(\w+Params\w*)[\"']?", ann)
+            if ref and m and (key[0], m.group(1)) in classes:
+                walk(ref, (key[0], m.group(1)), seen)
+
+    seen: set = set()
+    for action, type_name in basil.items():
+        if action in actions and type_name:
+            walk(type_name, actions[action], seen)
+    return out
+
+
+def _ref_of(node):
+    if isinstance(node, dict):
+        if "r" in node:
+            return node["r"]
+        if "k" in node:
+            return _ref_of(node["k"])
+        if "l" in node:
+            return _ref_of(node["l"])
+        if "u" in node:
+            refs = [r for r in (_ref_of(n) for n in node["u"]) if r]
+            return refs[0] if refs else None
+    return None
+
+
 # ---------------------------------------------------------------------------- assembly
 
-def build(py_dir: Path, types_dir: Path) -> dict:
+def build(py_dir: Path, types_dir: Path, later_dir: Path) -> dict:
     sys.path.insert(0, str(py_dir))
     for mod in [m for m in sys.modules if m == "stripe" or m.startswith("stripe.")]:
         del sys.modules[mod]
@@ -505,7 +578,9 @@ def build(py_dir: Path, types_dir: Path) -> dict:
             answer = None
         operations.append([op["http"], op["path"], action, kind, answer, params_ref])
     operations.sort(key=lambda o: (o[1], o[0], o[2]))
-    return {"api_version": API_VERSION, "operations": operations, "params": pt.types,
+    actions16, classes16 = read_later_params(later_dir)
+    later = later_fields({o[2]: o[5] for o in operations}, pt, actions16, classes16)
+    return {"api_version": API_VERSION, "operations": operations, "params": pt.types, "later_params": later,
             "resources": resources, "types": types, "event_types": event_types}
 
 
@@ -518,11 +593,11 @@ def main(argv=None) -> int:
     ap.add_argument("--check", action="store_true", help="compare with the committed file; exit 1 if it differs")
     ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args(argv)
-    py_dir, types_dir = ensure_packages()
-    data = build(py_dir, types_dir)
+    py_dir, types_dir, later_dir = ensure_packages()
+    data = build(py_dir, types_dir, later_dir)
     data["_source"] = ("generated by tools/gen_stripe_api.py from %s (operations, parameters) and %s "
                        "(resource fields), pinned to %s; do not edit" % (PY_SPEC, NODE_SPEC, API_VERSION))
-    data["_inputs"] = inputs_hash(py_dir, types_dir)
+    data["_inputs"] = inputs_hash(py_dir, types_dir, later_dir)
     text = render(data)
     out = Path(args.out)
     if args.check:

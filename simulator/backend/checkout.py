@@ -15,7 +15,7 @@ SESSION_LIFETIME = 24 * 3600
 
 class CheckoutMixin:
     def create_checkout_session(self, params: dict, request: Optional[dict] = None) -> dict:
-        p = P.validate(P.CREATE_CHECKOUT_SESSION, params)
+        p = P.check("create_checkout_session", params)
         if p["mode"] != "payment":
             raise InvalidRequestError("mode=%s is not supported by this simulator; use mode=payment."
                                       % p["mode"], param="mode")
@@ -92,17 +92,17 @@ class CheckoutMixin:
         return self._get("checkout_sessions", id, "checkout.session")
 
     def retrieve_checkout_session(self, id: str, params: Optional[dict] = None) -> dict:
-        P.validate(P.RETRIEVE, params)
+        P.check("retrieve_checkout_session", params)
         with self.lock:
             return self._read("checkout_sessions", id, "checkout.session")
 
     def list_checkout_sessions(self, params: Optional[dict] = None) -> dict:
-        p = P.validate(P.LIST_CHECKOUT_SESSIONS, params)
+        p = P.check("list_checkout_sessions", params)
         with self.lock:
             return self._page_filtered(self.checkout_sessions, p, ("payment_intent", "customer"))
 
     def list_checkout_session_line_items(self, id: str, params: Optional[dict] = None) -> dict:
-        p = P.validate(P.list_spec(), params)
+        p = P.check("list_checkout_session_line_items", params)
         with self.lock:
             self._session(id)
             return self._line_items_list(id, p.get("limit") or 10)
@@ -115,7 +115,7 @@ class CheckoutMixin:
     def complete_checkout_session(self, id: str, params: Optional[dict] = None,
                                   request: Optional[dict] = None) -> dict:
         """Test helper: the customer pays (4242 unless ``payment_method`` names a test card)."""
-        p = P.validate(P.COMPLETE_CHECKOUT_SESSION, params)
+        p = P.check("complete_checkout_session", params)
         with self.lock:
             session = self._session(id)
             if session["status"] == "open" and self.clock.now() >= session["expires_at"]:
@@ -171,7 +171,7 @@ class CheckoutMixin:
 
     def expire_checkout_session(self, id: str, params: Optional[dict] = None,
                                 request: Optional[dict] = None) -> dict:
-        P.validate(P.RETRIEVE, params)
+        P.check("expire_checkout_session", params)
         with self.lock:
             session = self._session(id)
             if session["status"] != "open":

@@ -111,6 +111,15 @@ class Index:
             if value is not None:
                 self.by[key].setdefault(value, []).append(seq)
 
+    def by_key_of(self, obj_id: str, key: str = "parent") -> Optional[str]:
+        """The value ``obj_id`` is indexed under for ``key`` (None: not indexed)."""
+        seq = self.seq.get(obj_id)
+        for value, seqs in self.by.get(key, {}).items():
+            i = bisect.bisect_left(seqs, seq) if seq is not None else -1
+            if 0 <= i < len(seqs) and seqs[i] == seq:
+                return value
+        return None
+
     def ids_with(self, key: str, value: str) -> list:
         """Ids of the objects indexed under ``key`` = ``value``, oldest first."""
         return [self.order[seq] for seq in self.by[key].get(value, [])]

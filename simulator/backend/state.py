@@ -120,10 +120,13 @@ class BackendState:
         self.session_intent_data: dict[str, dict] = {}
         self.endpoint_secrets: dict[str, list] = {}   # endpoint id -> [[secret, expires_at|None], ...]
         self._billing_pool: list[dict] = []
+        self._init_generic()  # the generic store's collections (simulator.backend.generic)
 
     def _store_changes(self) -> None:
         for name in COLLECTIONS:
             getattr(self, name).flush()
+        for index in self.generic.values():
+            index.flush()
 
     def reset(self) -> None:
         """Forget every object and event; listeners stay registered."""
@@ -251,6 +254,8 @@ class BackendState:
                 "session_intent_data": self.session_intent_data,
                 "endpoint_secrets": self.endpoint_secrets,
                 "events": self._events_state(),
+                "generic": {name: [[oid, index.get(oid), index.by_key_of(oid)] for oid in index.order
+                                   if oid in index] for name, index in self.generic.items()},
             }
 
     def restore(self, state: dict) -> None:
@@ -271,4 +276,9 @@ class BackendState:
             self.session_intent_data = state["session_intent_data"]
             self.endpoint_secrets = state["endpoint_secrets"]
             self._restore_events(state["events"])
+            self._init_generic()
+            for name, rows in state.get("generic", {}).items():
+                index = self._generic_index(name)
+                for oid, obj, parent in rows:
+                    index.add(obj, obj_id=oid, parent=parent)
             self._subscriptions_changed()
