@@ -322,7 +322,8 @@ class FieldTypes:
                     self.object_of.setdefault(name, body.strip("'"))
 
     def resolve(self, ref: str, scope: str):
-        ref = ref[len("Stripe."):] if ref.startswith("Stripe.") else ref
+        if ref.startswith("Stripe."):  # qualified: from the root only
+            ref, scope = ref[len("Stripe."):], ""
         parts = scope.split(".") if scope else []
         for k in range(len(parts), -1, -1):
             cand = ".".join(parts[:k] + [ref])
@@ -574,8 +575,12 @@ def build(py_dir: Path, types_dir: Path, later_dir: Path) -> dict:
         module = importlib.import_module(op["module"])
         cls = getattr(module, cls_name, None)
         answer = getattr(cls, "OBJECT_NAME", None) if cls is not None else None
-        if answer is None and cls is not None and hasattr(cls, "__mro__"):
-            answer = None
+        if answer is None:  # Union["Account", "BankAccount", "Card"]: the first member stands for all
+            for name in re.findall(r"\b([A-Z]\w+)\b", ret):
+                found = getattr(module, name, None) or getattr(stripe, name, None)
+                if getattr(found, "OBJECT_NAME", None):
+                    answer = found.OBJECT_NAME
+                    break
         operations.append([op["http"], op["path"], action, kind, answer, params_ref])
     operations.sort(key=lambda o: (o[1], o[0], o[2]))
     actions16, classes16 = read_later_params(later_dir)

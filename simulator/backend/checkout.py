@@ -16,6 +16,8 @@ SESSION_LIFETIME = 24 * 3600
 class CheckoutMixin:
     def create_checkout_session(self, params: dict, request: Optional[dict] = None) -> dict:
         p = P.check("create_checkout_session", params)
+        if "mode" not in p:  # optional in basil's definitions, but Stripe refuses a session without it
+            raise InvalidRequestError("Missing required param: mode.", param="mode", code="parameter_missing")
         if p["mode"] != "payment":
             raise InvalidRequestError("mode=%s is not supported by this simulator; use mode=payment."
                                       % p["mode"], param="mode")

@@ -101,6 +101,60 @@ def skeleton(owner: str) -> dict:
     return out
 
 
+def conform(value, owner: str):
+    """An example object made to fit the definitions: fields they do not have dropped, ones
+    they require added (empty), and another object expanded in the example put back to its id."""
+    fields = D.fields(owner)
+    if not isinstance(value, dict) or fields is None:
+        return value
+    out = {}
+    for name, (node, flags) in fields.items():
+        if name in value:
+            out[name] = _conform_value(value[name], node, flags)
+        elif not flags & (D.OPTIONAL | D.INCLUDABLE):
+            out[name] = empty_value(node, None, bool(flags & D.NULLABLE))
+    return out
+
+
+def _conform_value(value, node, flags):
+    if value is None:
+        return None if flags & D.NULLABLE else empty_value(node)
+    if not isinstance(node, dict):
+        return value
+    if "x" in node:
+        return value.get("id") if isinstance(value, dict) else value
+    if "t" in node:
+        return conform(value, node["t"])
+    if "o" in node:
+        return conform(value, node["o"])
+    if "l" in node and isinstance(value, list):
+        return [_conform_value(v, node["l"], 0) for v in value]
+    if "L" in node and isinstance(value, dict):
+        value = dict(value)
+        value["data"] = [conform(v, node["L"]) for v in value.get("data") or []]
+        return value
+    if "e" in node and value not in node["e"]:
+        return node["e"][0]
+    if "u" in node and isinstance(value, dict):
+        for option in node["u"]:
+            if isinstance(option, dict) and "x" in option:
+                return value.get("id")
+    return value
+
+
+def merge(old, new: dict, owner: str) -> dict:
+    """``new`` (a request's hash) over ``old`` (or the type's skeleton), hash by hash."""
+    out = dict(old) if isinstance(old, dict) else skeleton(owner)
+    fields = D.fields(owner) or {}
+    for key, value in new.items():
+        node = fields.get(key, [None])[0]
+        if isinstance(value, dict) and isinstance(node, dict) and "t" in node:
+            out[key] = merge(out.get(key), value, node["t"])
+        else:
+            out[key] = value
+    return out
+
+
 def _prefix(obj_name: str) -> str:
     res = D.resource(obj_name)
     if res is not None and res.prefix:
@@ -271,7 +325,7 @@ class GenericMixin:
 
     def _build(self, obj_name: str, p: dict, parent: Optional[str], persist: bool = True) -> dict:
         example = examples().get(obj_name)
-        obj = clone(example) if isinstance(example, dict) else skeleton(obj_name)
+        obj = conform(clone(example), obj_name) if isinstance(example, dict) else skeleton(obj_name)
         fields = D.fields(obj_name) or {}
         for name in D.includable_fields(obj_name):
             obj.pop(name, None)
@@ -322,9 +376,7 @@ class GenericMixin:
             elif value is None and not flags & D.NULLABLE:
                 value = empty_value(node)
             elif isinstance(value, dict) and isinstance(node, dict) and "t" in node:
-                merged = dict(old) if isinstance(old, dict) else skeleton(node["t"])
-                merged.update(value)
-                value = merged
+                value = merge(old, value, node["t"])
             if not _fits(value, node, flags):
                 continue  # a parameter shaped unlike the field (``items`` lists ...): not copied
             if old != value:
@@ -347,7 +399,8 @@ class GenericMixin:
         if parent is not None:
             self._require_parent(op, parent)
         obj = self._build(obj_name, p, parent)
-        self._generic_index(obj_name).add(obj, parent=parent)
+        # objects without an id (account links, meter events) are kept under a minted key
+        self._generic_index(obj_name).add(obj, obj_id=obj.get("id") or self.new_id("obj"), parent=parent)
         self._event(obj_name, "created", obj, request=request)
         return obj
 
