@@ -49,6 +49,9 @@ class StripeBackend(PaymentsMixin, AuthenticationMixin, RefundsMixin, DisputesMi
             return self.retrieve_current_account(id)
         P.check("retrieve_account", params)
         with self.lock:
-            if id != self.account["id"]:
+            if id == self.account["id"]:
+                return clone(self.account)
+            index = self.generic.get("account")  # connected accounts made through the API
+            if index is None or id not in index:
                 raise ResourceMissingError("No such account: '%s'" % id, param="account")
-            return clone(self.account)
+            return self._render(index.get(id))

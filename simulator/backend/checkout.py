@@ -29,6 +29,8 @@ class CheckoutMixin:
                 raise InvalidRequestError('The payment method type "%s" is invalid.' % t,
                                           param="payment_method_types")
         with self.lock:
+            if p.get("customer"):
+                self.require_object(p["customer"], "customer", "customer")
             now = int(self.clock.now())
             expires_at = p.get("expires_at", now + SESSION_LIFETIME)
             if not now + 1800 <= expires_at <= now + SESSION_LIFETIME:
@@ -64,9 +66,16 @@ class CheckoutMixin:
         built = []
         for i, item in enumerate(items):
             path = "line_items[%d]" % i
-            if item.get("price"):
-                raise ResourceMissingError("No such price: '%s'" % item["price"], param=path + "[price]")
+            price_id = None
             data = item.get("price_data")
+            if item.get("price"):
+                # a Price of the generic store: its amount, currency and product
+                price = self.require_object(item["price"], "price", path + "[price]")
+                price_id = price["id"]
+                product = self.find_object(price["product"]) if isinstance(price.get("product"), str) else None
+                data = {"currency": price["currency"], "unit_amount": price.get("unit_amount") or 0,
+                        "product": price.get("product"),
+                        "product_data": {"name": (product or {}).get("name") or "product"}}
             if not data:
                 raise InvalidRequestError("Missing required param: %s[price_data]." % path,
                                           param=path + "[price_data]")
@@ -86,7 +95,7 @@ class CheckoutMixin:
             product_data = data.get("product_data") or {}
             product = data.get("product") or self.new_id("prod")[:19]
             built.append(builders.line_item(
-                self.new_id("li"), self.new_id("price"), product, now, currency,
+                self.new_id("li"), price_id or self.new_id("price"), product, now, currency,
                 data["unit_amount"], item["quantity"], product_data.get("name")))
         return built, currency
 

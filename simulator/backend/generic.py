@@ -265,6 +265,14 @@ class GenericMixin:
             return clone(self.account)
         return None
 
+    def require_object(self, obj_id, kind: str, param: str) -> dict:
+        """The object ``obj_id`` of ``kind`` (a customer a payment names, a price a line item
+        names): Stripe's 404 ``resource_missing`` when there is none."""
+        found = self.find_object(obj_id) if isinstance(obj_id, str) else None
+        if found is None or found.get("object") != kind or found.get("deleted"):
+            raise ResourceMissingError("No such %s: '%s'" % (kind, obj_id), param=param)
+        return found
+
     def included_value(self, obj: dict, field: str):
         return None  # generic objects keep included fields stored; render() strips them
 

@@ -201,6 +201,8 @@ class PaymentsMixin:
                 "payment_method_types.", param="automatic_payment_methods")
         self._check_payment_method_types(p.get("payment_method_types") or [])
         with self.lock:
+            if p.get("customer"):
+                self.require_object(p["customer"], "customer", "customer")
             pi_id = self.new_intent_id()
             pi = self._build_intent(pi_id, p)
             pm = self._payment_method_param(p)
