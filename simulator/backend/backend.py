@@ -17,6 +17,7 @@ from .checkout import CheckoutMixin
 from .disputes import DisputesMixin
 from .expand import ExpandMixin
 from .generic import GenericMixin
+from .setup_intents import SetupIntentsMixin
 from .payments import PaymentsMixin
 from .recording import EventsMixin
 from .refunds import RefundsMixin
@@ -25,7 +26,7 @@ from .webhooks import WebhookEndpointsMixin
 
 
 class StripeBackend(PaymentsMixin, AuthenticationMixin, RefundsMixin, DisputesMixin, CheckoutMixin,
-                    WebhookEndpointsMixin, GenericMixin,
+                    WebhookEndpointsMixin, SetupIntentsMixin, GenericMixin,
                     ExpandMixin, EventsMixin, BackendState):
 
     def counts(self) -> dict[str, int]:

@@ -182,3 +182,34 @@ def test_payments_with_a_customer_and_checkout_from_a_price(client, sim):
     items = client.v1.checkout.sessions.line_items.list(session.id)
     assert items.data[0].price.id == price.id and items.data[0].price.product == product.id
     assert items.data[0].description == "Gold tier"
+
+
+def test_setup_intents_with_the_test_cards(client, sim):
+    cus = client.v1.customers.create(params={"email": "save@example.com"})
+    si = client.v1.setup_intents.create(params={"customer": cus.id, "payment_method": "pm_card_visa",
+                                                "confirm": True})
+    assert si.status == "succeeded" and si.customer == cus.id and si.payment_method.startswith("pm_")
+    assert client.v1.payment_methods.retrieve(si.payment_method).customer == cus.id
+    assert schema.problems(json_of(si)) == []
+
+    three_ds = client.v1.setup_intents.create(params={"payment_method": "pm_card_authenticationRequired"})
+    assert three_ds.status == "requires_confirmation"
+    acted = client.v1.setup_intents.confirm(three_ds.id)
+    assert acted.status == "requires_action" and acted.next_action.type == "use_stripe_sdk"
+
+    pending = client.v1.setup_intents.create(params={})
+    with pytest.raises(stripe.CardError) as info:
+        client.v1.setup_intents.confirm(pending.id, params={"payment_method": "pm_card_chargeDeclined"})
+    assert info.value.code == "card_declined" and info.value.json_body["error"]["setup_intent"]["id"] == pending.id
+    failed = client.v1.setup_intents.retrieve(pending.id)
+    assert failed.status == "requires_payment_method" and failed.last_setup_error.decline_code == "generic_decline"
+    assert client.v1.setup_intents.cancel(pending.id).status == "canceled"
+    types = [r.type for r in sim.backend.events.values() if r.type.startswith("setup_intent.")]
+    assert types == ["setup_intent.created", "setup_intent.succeeded", "setup_intent.created",
+                     "setup_intent.requires_action", "setup_intent.created", "setup_intent.setup_failed",
+                     "setup_intent.canceled"]
+
+
+def json_of(obj) -> dict:
+    import json
+    return json.loads(str(obj))
