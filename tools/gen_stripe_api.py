@@ -566,17 +566,17 @@ def build(py_dir: Path, types_dir: Path, later_dir: Path) -> dict:
             params_ref = pt.node(td, op["module"])["r"]
         ret = op["returns"]
         kind = "obj"
-        m = re.fullmatch(r"(ListObject|SearchResultObject)\[['\"]?(\w+)['\"]?\]", ret)
+        m = re.fullmatch(r"(ListObject|SearchResultObject)\[(.*)\]", ret, re.S)
         cls_name = ret
         if m:
             kind = "list" if m.group(1) == "ListObject" else "search"
-            cls_name = m.group(2)
+            cls_name = m.group(2).strip()
         cls_name = cls_name.strip("'\"")
         module = importlib.import_module(op["module"])
         cls = getattr(module, cls_name, None)
         answer = getattr(cls, "OBJECT_NAME", None) if cls is not None else None
         if answer is None:  # Union["Account", "BankAccount", "Card"]: the first member stands for all
-            for name in re.findall(r"\b([A-Z]\w+)\b", ret):
+            for name in re.findall(r"\b([A-Z]\w+)\b", cls_name):
                 found = getattr(module, name, None) or getattr(stripe, name, None)
                 if getattr(found, "OBJECT_NAME", None):
                     answer = found.OBJECT_NAME

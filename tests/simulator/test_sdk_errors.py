@@ -177,5 +177,6 @@ def test_every_route_answers(client, server, sim):
             ids["event"] = got["data"][0]["id"]
     # every route with a hand-written life cycle (the generic store's are toured elsewhere)
     from simulator.backend import StripeBackend
-    handwritten = {(m, re.sub(r"\{\w+\}", "{id}", p)) for m, p, action in ROUTES if hasattr(StripeBackend, action)}
+    handwritten = {(m, re.sub(r"\{\w+\}", "{id}", p)) for m, p, action in ROUTES if hasattr(StripeBackend, action)
+                   and getattr(StripeBackend, action).__module__ != "simulator.backend.setup_intents"}
     assert visited == handwritten - {("GET", "/v1/accounts/{id}")}
