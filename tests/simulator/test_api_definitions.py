@@ -32,3 +32,9 @@ def test_the_data_names_its_inputs_and_covers_the_payments_core():
     assert len(actions) > 500
     assert D.resource("checkout.session").prefix == "cs_test"
     assert "breakdown" in D.includable_fields("Checkout.Session.TotalDetails")
+
+
+def test_the_coverage_page_is_current():
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_api_coverage.py"), "--check"],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
