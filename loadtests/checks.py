@@ -58,6 +58,9 @@ def run_checks(environment, expectations: Expectations, missing_sources: List[st
         log.info("invariants: %d orders checked (by source: %s), %d forged/stale events, %d 5xx",
                  summary["orders"], summary["orders_by_source"], summary["forged"], summary["server_errors"])
     log_failures(failures)
+    from simulator.delivery.alert_report import dump_load_figures
+
+    dump_load_figures(totals, expectations.server_error_count)  # alert verdicts `posx-harness load` prints
     code = exit_code_for(failures)
     if code:
         environment.process_exit_code = code

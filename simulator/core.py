@@ -15,6 +15,7 @@ from typing import Any, Optional
 from simulator import API_VERSION
 from simulator.api.idempotency import IdempotencyStore
 from simulator.clock import Clock
+from simulator.control.request_log import RequestLog
 from simulator.rng import SeededRandom
 
 STATE_FORMAT = 1
@@ -41,6 +42,8 @@ class Simulator:
             backend = StripeBackend(self.rng, self.clock)
         self.backend = backend
         self.idempotency = IdempotencyStore()
+        # What `stripe-sim logs tail` reads: one entry per /v1 request (not simulated state: never saved).
+        self.request_log = RequestLog(self.clock)
         # The webhook delivery engine (simulator.delivery.DeliveryEngine) is wired here: it
         # subscribes to the backend's events; create_app registers its control blueprint
         # (``engine.blueprint``) under /_sim/ when it is not None.

@@ -155,9 +155,12 @@ def run(args: argparse.Namespace) -> int:
     except (PresetError, MixError, ValueError) as exc:
         print("posx-harness load: %s" % exc, file=sys.stderr)
         return 2
-    if values.get("target"):
-        return run_locust(values, values["target"].rstrip("/"))
-    return run_embedded(values)
+    from simulator.delivery.alert_report import load_alerts
+
+    with load_alerts() as alert_lines:  # the guide's three alert rules, printed at the end (issue 17)
+        code = run_locust(values, values["target"].rstrip("/")) if values.get("target") else run_embedded(values)
+    print("\n".join(alert_lines), flush=True)
+    return code
 
 
 def run_embedded(values: Dict) -> int:

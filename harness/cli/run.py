@@ -155,6 +155,9 @@ def run_suite(args, settings: dict, options, workers: int) -> int:
         print("posx-harness run: %s, %s mode, %d process%s" % (options.describe(), options.mode, workers,
                                                                "" if workers == 1 else "es"), file=out)
     collector = ResultCollector(stream=out, progress=True)
+    from simulator.delivery.alert_report import RunAlerts
+
+    alerts = RunAlerts.start()  # the guide's three alert rules (issue 17): workers leave their deliveries here
     if args.verbose:
         code = pytest.main(pytest_args(args, settings, workers), plugins=[collector])
     else:
@@ -164,6 +167,7 @@ def run_suite(args, settings: dict, options, workers: int) -> int:
 
         with contextlib.redirect_stdout(io.StringIO()):
             code = pytest.main(pytest_args(args, settings, workers), plugins=[collector])
+    alert_lines = alerts.finish()
     exit_code = _exit_code(int(code), collector)
     doc = collector.to_dict(target=options.describe(), mode=options.mode, flavor=options.flavor if options.embedded else None,
                             tags=list(args.tag), exit_code=exit_code)
@@ -187,6 +191,7 @@ def run_suite(args, settings: dict, options, workers: int) -> int:
     print("\n%s  %d passed, %d failed, %d errors, %d skipped in %.1f s%s" % (
         terminal.paint(verdict, "bold " + style, colour), c["passed"], c["failed"], c["error"], c["skipped"],
         collector.elapsed, "  (JUnit XML: %s)" % args.junit_xml if args.junit_xml else ""), file=out)
+    print("\n" + "\n".join(alert_lines), file=out)
     return exit_code
 
 

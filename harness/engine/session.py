@@ -69,6 +69,9 @@ def simulator(options: HarnessOptions) -> Iterator[SimHandle]:
     finally:
         try:
             if sim.engine is not None:
+                from simulator.delivery.alert_report import dump_run_samples
+
+                dump_run_samples(sim.engine)  # for the alert verdicts `posx-harness run` prints (issue 17)
                 sim.engine.stop()
         finally:
             server.stop()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional, Tuple
@@ -123,6 +124,10 @@ class ReceiverASGI:
         except _TooLarge:
             await _send(send, 413, [_JSON], _dumps({"error": "Body larger than %d bytes" % MAX_BODY}))
             return
+        except _TooSlow:
+            await _send(send, 408, [_JSON, (b"connection", b"close")], _dumps(
+                {"error": "The body did not arrive within %g s" % BODY_TIMEOUT}))
+            return
         if scope["path"] == WEBHOOK_PATH and scope["method"] == "POST" and self.webhook.groupable \
                 and self.app.schema_ready:
             status, payload = await self._webhook_inline(body, _header(headers, b"stripe-signature"))
@@ -150,6 +155,15 @@ class _TooLarge(Exception):
     pass
 
 
+class _TooSlow(Exception):
+    pass
+
+
+# A body that stops arriving costs no thread here, but it would hold its connection and its
+# task for ever: past this it is a 408 (docs/RELIABILITY.md, "Slow and stuck clients").
+BODY_TIMEOUT = float(os.environ.get("POSX_BODY_TIMEOUT") or 30.0)
+
+
 def _header(headers, name: bytes) -> Optional[str]:
     for key, value in headers:
         if key == name:
@@ -161,7 +175,8 @@ async def _read_body(headers, receive) -> bytes:
     length = _header(headers, b"content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY:
         raise _TooLarge()
-    message = await receive()
+    deadline = asyncio.get_running_loop().time() + BODY_TIMEOUT
+    message = await _receive_by(receive, deadline)
     if message["type"] == "http.disconnect":
         raise ClientGone()
     body = message.get("body", b"")
@@ -171,7 +186,7 @@ async def _read_body(headers, receive) -> bytes:
         return body  # the usual case: the whole body arrived with the headers
     chunks, size = [body], len(body)
     while True:
-        message = await receive()
+        message = await _receive_by(receive, deadline)
         if message["type"] == "http.disconnect":
             raise ClientGone()
         chunk = message.get("body", b"")
@@ -181,6 +196,14 @@ async def _read_body(headers, receive) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
+
+
+async def _receive_by(receive, deadline: float):
+    timeout = deadline - asyncio.get_running_loop().time()
+    try:
+        return await asyncio.wait_for(receive(), timeout)
+    except asyncio.TimeoutError:
+        raise _TooSlow() from None
 
 
 async def _send(send, status: int, headers, data: bytes) -> None:

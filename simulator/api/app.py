@@ -90,12 +90,15 @@ class ApiApp:
         self.router = router or Router()
         # Unexpected exceptions (bugs) are kept here so tests and the server can report them.
         self.unexpected: list[BaseException] = []
+        self.requests = getattr(sim, "request_log", None)
 
     def __call__(self, environ: dict, start_response):
         path = _wsgi_path(environ)
         if path != "/v1" and not path.startswith("/v1/"):
             return self.fallback(environ, start_response)
         status, body, headers = self.handle(environ, path)
+        if self.requests is not None:  # `stripe-sim logs tail` (simulator/control/request_log.py)
+            self.requests.record_wsgi(environ, path, status, headers)
         headers.append(("Content-Length", str(len(body))))
         start_response(_STATUS_LINES.get(status) or "%d Error" % status, headers)
         return [body]
@@ -249,6 +252,7 @@ def create_app(sim, *, control_token: Optional[str] = None, require_control_toke
     refuses it entirely without one.
     """
     from simulator.control import create_blueprint
+    from simulator.control.cli_routes import register as register_cli_routes
     from simulator.dashboard import register as register_dashboard
 
     app = Flask("simulator")
@@ -265,6 +269,7 @@ def create_app(sim, *, control_token: Optional[str] = None, require_control_toke
         if blueprint is not None:
             app.register_blueprint(blueprint, url_prefix="/_sim")
     register_dashboard(app, sim)  # /_sim/dashboard: endpoints, events, attempts, Resend (issue 7)
+    register_cli_routes(app, sim)  # /_sim/listen, /_sim/requests, /_sim/endpoints/<id>/stats (issue 17)
 
     @app.before_request
     def _guard_control_plane():

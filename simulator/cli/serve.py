@@ -22,8 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--control-token", default=os.environ.get("STRIPE_SIM_CONTROL_TOKEN"),
                    help="token for /_sim/ (env STRIPE_SIM_CONTROL_TOKEN); required off loopback, generated if absent")
     p.add_argument("--threads", type=int, default=16, help="request worker threads (default 16)")
-    p.add_argument("--server", choices=("cheroot", "waitress", "werkzeug"), default="cheroot",
-                   help="WSGI server (default cheroot; see docs/BENCHMARKS.md)")
+    p.add_argument("--server", choices=("loop", "waitress", "werkzeug"), default="loop",
+                   help="HTTP front (default loop: an event loop handing complete requests to worker "
+                        "threads; see docs/RELIABILITY.md)")
 
 
 def run(args: argparse.Namespace) -> int:

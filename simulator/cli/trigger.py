@@ -102,6 +102,11 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         for f in flows.describe():
             print("%-32s %s" % (f["name"], f.get("description") or "alias of %s" % f["alias_of"]))
+        from simulator.cli.stripe_cli_names import MAPPED
+
+        extra = sorted(n for n in MAPPED if n not in flows.names())
+        if extra:
+            print("Stripe CLI trigger names also accepted: %s" % ", ".join(extra))
         return EXIT_OK
     if args.list_faults:
         for f in F.FAULTS.values():
@@ -111,6 +116,12 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not args.flow:
         return _usage_error("the following arguments are required: FLOW")
+    from simulator.cli.stripe_cli_names import NotSimulated, translate
+
+    try:
+        args.flow = translate(args.flow)  # the Stripe CLI's trigger names too (docs/STRIPE_CLI.md)
+    except NotSimulated as exc:
+        return _usage_error("argument FLOW: %s" % exc)
     if args.time_scale < 0:
         return _usage_error("argument --time-scale: must be >= 0, got %s" % args.time_scale)
     body = {"flow": args.flow, "faults": args.fault, "seed": args.seed, "amount": args.amount,

@@ -222,8 +222,11 @@ def build_view(sim, filters: dict, reveal: Optional[str] = None) -> dict:
             "next_retry": next((a["next_retry"] for a in reversed(attempts) if a["next_retry"]), ""),
         })
     clock = getattr(sim, "clock", None)
+    from simulator.dashboard.monitoring import panels
+
     return {
         "endpoints": endpoints,
+        "monitoring": panels(sim, endpoints),  # success rate, percentiles, charts, alert rules (issue 17)
         "events": events,
         "matched": len(wanted),
         "total_events": len(records),

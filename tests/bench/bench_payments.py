@@ -107,7 +107,7 @@ def process_cpu(pid: int) -> float:
 
 
 def serve_canned() -> None:
-    """The ceiling: cheroot answering every request with a canned PaymentIntent, no simulator."""
+    """The ceiling: the default front answering every request with a canned PaymentIntent, no simulator."""
     import json
     import signal
     import threading
@@ -130,7 +130,7 @@ def serve_canned() -> None:
         return [body]
 
     holder = SimulatorServer(sim)
-    server, serve = holder._build_cheroot(app)
+    server, serve = holder._build_loop(app)
     threading.Thread(target=serve, daemon=True).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -179,10 +179,10 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--in-process", action="store_true",
                    help="serve from a SimulatorServer thread in this process instead of `stripe-sim serve`")
-    p.add_argument("--server", default="cheroot", choices=("cheroot", "waitress", "werkzeug"),
-                   help="the WSGI server SimulatorServer uses (default cheroot)")
+    p.add_argument("--server", default="loop", choices=("loop", "waitress", "werkzeug"),
+                   help="the HTTP front SimulatorServer uses (default loop)")
     p.add_argument("--canned", action="store_true",
-                   help="the ceiling: clients against cheroot answering canned PaymentIntents (no simulator)")
+                   help="the ceiling: clients against the default front answering canned PaymentIntents (no simulator)")
     p.add_argument("--serve-canned", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--url", help="benchmark an already running simulator at this URL")
     args = p.parse_args(argv)
@@ -206,7 +206,7 @@ def main(argv=None) -> int:
     setup = "in-process SimulatorServer" if args.in_process else ("stripe-sim serve (separate process)"
                                                                    if not args.url else url)
     if args.canned:
-        setup = "CANNED responses (ceiling, no simulator), cheroot"
+        setup = "CANNED responses (ceiling, no simulator), loop front"
     elif not args.url:
         setup += ", %s" % args.server
     print("server: %s at %s; clients: %d process(es) x %d thread(s); %d payments"

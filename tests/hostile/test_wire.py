@@ -1,10 +1,10 @@
 """Malformed HTTP on the wire against both servers as they really run: the simulator on
-its cheroot server, the reference receiver under gunicorn.
+its event-loop front, the reference receiver under gunicorn.
 
 Garbage request lines, absurd headers, lying Content-Lengths, broken and oversized
 chunked bodies: each gets a 4xx or a closed connection, never a 5xx, and the server keeps
-serving normal requests afterwards. (Clients that stall half-way through a request hold a
-server thread each; docs/RELIABILITY.md, "Known limits".)
+serving normal requests afterwards. (Clients that stall half-way through a request:
+tests/simulator/test_slow_clients.py.)
 """
 from __future__ import annotations
 

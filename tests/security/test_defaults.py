@@ -131,7 +131,7 @@ def test_simulator_server_off_loopback_builds_a_guarded_app(monkeypatch):
             pass
 
     server = SimulatorServer(Simulator(delivery=False), host="0.0.0.0")
-    monkeypatch.setattr(server, "_build_cheroot", lambda app: (NoSocket(), lambda: None))
+    monkeypatch.setattr(server, "_build_loop", lambda app: (NoSocket(), lambda: None))
     server.start()
     try:
         assert server.app.test_client().get("/_sim/health").status_code == 403

@@ -16,7 +16,7 @@ def make_sim():
     return Simulator(seed=1, backend=DoubleBackend())
 
 
-@pytest.mark.parametrize("kind", ["cheroot", "waitress", "werkzeug"])
+@pytest.mark.parametrize("kind", ["loop", "waitress", "werkzeug"])
 def test_serves_on_a_free_port_and_stops(kind):
     server = SimulatorServer(make_sim(), server=kind)
     with server:
