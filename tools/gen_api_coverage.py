@@ -4,7 +4,7 @@
     .venv/bin/python tools/gen_api_coverage.py --check   # exit 1 when the committed page differs
 
 "Stateful by" is the backend method that carries the action (its module), or the generic
-store and the verb it applies. "Tested by" is the route tour (every operation, through the
+store and the verb it applies. ``--check`` ignores the "tested by" column (it moves with every test file). "Tested by" is the route tour (every operation, through the
 SDK 16.x and 12.x) plus the test files that name the operation (its action, its path, or the
 SDK call ``v1.<collection>.<method>``).
 """
@@ -122,7 +122,10 @@ def main(argv=None) -> int:
     text = HEADER.format(version=D.api_version(), total=len(rows), handwritten=kinds["hand"],
                          generic=kinds["generic"]) + "\n".join(rows) + "\n"
     if args.check:
-        if not OUT.exists() or OUT.read_text() != text:
+        # "tested by" moves whenever a test file changes; the rest must match exactly
+        def stable(page: str) -> list:
+            return [line.rsplit(" | ", 1)[0] if line.startswith("| ") else line for line in page.splitlines()]
+        if not OUT.exists() or stable(OUT.read_text()) != stable(text):
             print("%s is stale: re-run tools/gen_api_coverage.py" % OUT, file=sys.stderr)
             return 1
         return 0
