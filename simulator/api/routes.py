@@ -34,18 +34,20 @@ class Router:
     def __init__(self, ops=None):
         self.routes: list[Route] = []
         self._static: dict[tuple[str, str], Route] = {}
-        self._by_length: dict[int, list[tuple[tuple, Route]]] = {}
+        # templates by (method, segment count, the segment after /v1/): a request looks at the
+        # few templates of its own resource, not at all 500 (the hot path of every call)
+        self._templates: dict[tuple, list[tuple[tuple, Route]]] = {}
         for op in ops if ops is not None else definitions.operations():
             route = Route(op.method, op.path, op.action, op)
             self.routes.append(route)
             segments = tuple(None if s.startswith("{") else s for s in op.path.strip("/").split("/"))
             if None in segments:
-                self._by_length.setdefault(len(segments), []).append((segments, route))
+                key = (op.method, len(segments), segments[1] if len(segments) > 1 else None)
+                self._templates.setdefault(key, []).append((segments, route))
             else:
                 self._static[(op.method, op.path)] = route
-        for entries in self._by_length.values():
-            # more literal segments first, so /v1/customers/{c}/sources/{id}/verify's siblings
-            # never shadow a more specific template
+        for entries in self._templates.values():
+            # more literal segments first: a specific template is never shadowed
             entries.sort(key=lambda e: sum(s is None for s in e[0]))
 
     def match(self, method: str, path: str) -> Optional[tuple[Route, list]]:
@@ -55,9 +57,9 @@ class Router:
         if path.endswith("/"):
             return None
         parts = path.lstrip("/").split("/")
-        for segments, route in self._by_length.get(len(parts), ()):
-            if route.method != method:
-                continue
+        n = len(parts)
+        candidates = self._templates.get((method, n, parts[1] if n > 1 else None), ())
+        for segments, route in candidates:
             ids = []
             for want, got in zip(segments, parts):
                 if want is None:
