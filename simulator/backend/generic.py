@@ -320,8 +320,18 @@ class GenericMixin:
             out.pop(field, None)
         return out
 
+    def _index_for(self, obj_name: str, create: bool = False):
+        """Where objects of a kind live: the hand-written collection that holds them (charges,
+        payment methods: a generic update or ``attach`` changes the real object), else the
+        generic store's."""
+        from .state import COLLECTIONS
+        for name, (kind, _url, _keys) in COLLECTIONS.items():
+            if kind == obj_name and name != "webhook_endpoints_index":
+                return getattr(self, name)
+        return self._generic_index(obj_name) if create else self.generic.get(obj_name)
+
     def _generic_get(self, obj_name: str, obj_id: str, op=None) -> dict:
-        index = self.generic.get(obj_name)
+        index = self._index_for(obj_name)
         obj = index.get(obj_id) if index is not None and isinstance(obj_id, str) else None
         if obj is None:
             param = None
@@ -427,7 +437,7 @@ class GenericMixin:
         return obj
 
     def _generic_delete(self, obj_name: str, obj_id: str, request) -> dict:
-        index = self.generic.get(obj_name)
+        index = self._index_for(obj_name)
         obj = index.get(obj_id) if index is not None else None
         if obj is None:
             raise ResourceMissingError("No such %s: '%s'" % (obj_name.split(".")[-1], obj_id))
@@ -449,10 +459,16 @@ class GenericMixin:
         return obj
 
     def _generic_list(self, obj_name: str, op, ids: list, p: dict, parent) -> dict:
-        index = self._generic_index(obj_name)
-        filters = {"parent": ids[0]} if ids else None
+        index = self._index_for(obj_name, create=True)
         given = {k: v for k, v in p.items() if k not in LIST_PARAMS and not isinstance(v, (dict, list))
                  and k in (D.fields(obj_name) or {})}
+        filters = None
+        if ids and "parent" in index.by:
+            filters = {"parent": ids[0]}
+        elif ids:  # a hand-written collection listed under a parent: /v1/customers/{c}/payment_methods
+            for key in self._parent_fields(obj_name):
+                given.setdefault(key, ids[0])
+                break
         where = (lambda o: all(o.get(k) == v for k, v in given.items())) if given else None  # noqa: E731
         page = index.page(p, filters, render=self._render, where=where)
         page["url"] = _fill(op.path, ids)
@@ -492,10 +508,8 @@ class GenericMixin:
         segments = op.path.strip("/").split("/")
         verb = segments[-1] if not segments[-1].startswith("{") else op.action.split("_", 1)[0]
         target = ids[-1]
-        obj = self._generic_get(obj_name, target, op) if obj_name in self.generic and target in self.generic[
-            obj_name] else None
-        if obj is None:
-            obj = self.generic.get(obj_name).get(target) if obj_name in self.generic else None
+        index = self._index_for(obj_name)
+        obj = index.get(target) if index is not None and isinstance(target, str) else None
         if obj is None:
             raise ResourceMissingError("No such %s: '%s'" % (obj_name.split(".")[-1], target),
                                        param=re.findall(r"\{(\w+)\}", op.path)[-1] if "{" in op.path else "id")

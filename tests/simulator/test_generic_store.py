@@ -213,3 +213,20 @@ def test_setup_intents_with_the_test_cards(client, sim):
 def json_of(obj) -> dict:
     import json
     return json.loads(str(obj))
+
+
+def test_generic_actions_reach_the_hand_written_objects(client, sim):
+    """attach/detach and updates on payment methods and charges change the real objects."""
+    cus = client.v1.customers.create(params={"email": "pm@example.com"})
+    pm = client.v1.payment_methods.create(params={"type": "card", "card": {"number": "4242424242424242",
+                                                                          "exp_month": 12, "exp_year": 2040}})
+    attached = client.v1.payment_methods.attach(pm.id, params={"customer": cus.id})
+    assert attached.customer == cus.id and client.v1.payment_methods.retrieve(pm.id).customer == cus.id
+    listed = client.v1.customers.payment_methods.list(cus.id)
+    assert [p.id for p in listed.data] == [pm.id]
+    assert client.v1.payment_methods.detach(pm.id).customer is None
+    assert "payment_method.attached" in [r.type for r in sim.backend.events.values()]
+    pi = client.v1.payment_intents.create(params={"amount": 500, "currency": "usd", "payment_method": "pm_card_visa",
+                                                  "confirm": True})
+    charge = client.v1.charges.update(pi.latest_charge, params={"description": "noted", "metadata": {"k": "v"}})
+    assert charge.description == "noted" and dict(client.v1.charges.retrieve(charge.id).metadata) == {"k": "v"}
