@@ -229,4 +229,4 @@ def test_generic_actions_reach_the_hand_written_objects(client, sim):
     pi = client.v1.payment_intents.create(params={"amount": 500, "currency": "usd", "payment_method": "pm_card_visa",
                                                   "confirm": True})
     charge = client.v1.charges.update(pi.latest_charge, params={"description": "noted", "metadata": {"k": "v"}})
-    assert charge.description == "noted" and dict(client.v1.charges.retrieve(charge.id).metadata) == {"k": "v"}
+    assert charge.description == "noted" and client.v1.charges.retrieve(charge.id).metadata.to_dict() == {"k": "v"}
