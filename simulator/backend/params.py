@@ -422,7 +422,7 @@ def compile_type(name: str) -> Obj:
         from simulator.api import definitions
         fields = dict(definitions.params_type(name))
         fields.update(EXTRA_FIELDS.get(name, {}))
-        for later in definitions.data().get("later_params", {}).get(name, ()):
+        for later in definitions.later_params(name):
             fields.setdefault(later, ["*", 0])  # a newer SDK's parameter: taken, not checked
         if name.endswith("ParamsPaymentMethodData") and "card" not in fields:
             # Raw test card numbers inline (Stripe allows it to accounts with raw card access;
