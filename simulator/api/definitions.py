@@ -86,6 +86,10 @@ def _entry(section: str, name: str):
     return None if text is None else _loads(text)
 
 
+def api_version() -> str:
+    return data()["api_version"]
+
+
 def later_params(name: str) -> list:
     """Parameter names a newer SDK sends for this parameter type that basil lacks."""
     return _entry("later_params", name) or []
