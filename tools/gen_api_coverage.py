@@ -4,9 +4,9 @@
     .venv/bin/python tools/gen_api_coverage.py --check   # exit 1 when the committed page differs
 
 "Stateful by" is the backend method that carries the action (its module), or the generic
-store and the verb it applies. ``--check`` ignores the "tested by" column (it moves with every test file). "Tested by" is the route tour (every operation, through the
+store and the verb it applies. "Tested by" is the route tour (every operation, through the
 SDK 16.x and 12.x) plus the test files that name the operation (its action, its path, or the
-SDK call ``v1.<collection>.<method>``).
+SDK call ``v1.<collection>.<method>``). ``--check`` ignores that column (it moves with every test file).
 """
 from __future__ import annotations
 

@@ -134,7 +134,8 @@ def read_services(py_dir: Path) -> list[dict]:
                         params_ann = next((a.annotation for a in fn.args.args if a.arg == "params"), None)
                         params_t = None
                         if params_ann is not None:
-                            params_t = ast.literal_eval(params_ann) if isinstance(params_ann, ast.Constant) else ast.unparse(params_ann)
+                            params_t = (ast.literal_eval(params_ann) if isinstance(params_ann, ast.Constant)
+                                        else ast.unparse(params_ann))
                         ops.append({"module": module, "service": cls.name, "method_name": fn.name,
                                     "http": call.args[0].value.upper(), "path": path,
                                     "path_args": [a for a in arg_names if a not in ("params", "options")],
@@ -412,8 +413,9 @@ def read_types(types_dir: Path):
     aliases: dict = {}
     for f in sorted(types_dir.rglob("*.d.ts")):
         rel = f.relative_to(types_dir)
-        if f.name.endswith("Resource.d.ts") or rel.parts[0] in ("V2", "lib.d.ts", "index.d.ts", "Errors.d.ts",
-                                                                 "Webhooks.d.ts", "crypto", "net", "UpcomingInvoices.d.ts"):
+        skip = ("V2", "lib.d.ts", "index.d.ts", "Errors.d.ts", "Webhooks.d.ts", "crypto", "net",
+                "UpcomingInvoices.d.ts")
+        if f.name.endswith("Resource.d.ts") or rel.parts[0] in skip:
             continue
         parse_dts(f.read_text(), interfaces, aliases)
     return interfaces, aliases

@@ -206,7 +206,8 @@ class ApiApp:
 
     def _expand(self, result: Any, paths: list[str]) -> Any:
         backend = self.sim.backend
-        if isinstance(result, dict) and result.get("object") == "list" and isinstance(result.get("data"), list):
+        if (isinstance(result, dict) and result.get("object") in ("list", "search_result")
+                and isinstance(result.get("data"), list)):
             # On a list, ``data.x`` expands ``x`` on every item.
             item_paths = [p[5:] for p in paths if p.startswith("data.")]
             other = [p for p in paths if not p.startswith("data.")]

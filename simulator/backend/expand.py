@@ -110,7 +110,7 @@ class ExpandMixin:
         if not isinstance(obj, dict):
             return
         head, rest = parts[0], parts[1:]
-        if obj.get("object") == "list":
+        if obj.get("object") in ("list", "search_result"):
             if head != "data" or not rest:
                 raise _refuse(full)
             for item in obj.get("data") or []:

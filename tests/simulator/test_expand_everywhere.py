@@ -103,3 +103,11 @@ def test_an_unexpandable_path_is_refused_before_anything_changes(world, sim):
     r = http.post(server.url + "/v1/customers", data={"email": "y@example.com", "expand[]": "email"})
     assert r.status_code == 400 and "cannot be expanded" in r.json()["error"]["message"]
     assert len(sim.backend.events) == before and sim.backend.generic["customer"].__len__() == 1
+
+
+def test_search_results_expand_like_lists(world):
+    server, http, ids = world
+    found = _get(http, server.url + "/v1/payment_intents/search?query=amount%3E100",
+                 ["data.customer", "data.latest_charge.balance_transaction"])
+    assert found["object"] == "search_result" and found["data"]
+    assert all(isinstance(pi["customer"], dict) for pi in found["data"])
