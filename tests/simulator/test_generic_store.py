@@ -250,3 +250,20 @@ def test_nested_resources_round_trip_under_their_parent(client):
     with pytest.raises(stripe.InvalidRequestError) as info:
         client.v1.customers.tax_ids.create("cus_missing", params={"type": "eu_vat", "value": "DE1"})
     assert info.value.http_status == 404 and info.value.code == "resource_missing"
+
+
+def test_generic_objects_survive_snapshot_and_restore():
+    from simulator.backend import StripeBackend
+
+    b = StripeBackend()
+    cus = b.generic_action(D.by_action()["create_customer"], [], {"email": "keep@example.com"})
+    tax = b.generic_action(D.by_action()["create_customer_tax_id"], [cus["id"]], {"type": "eu_vat", "value": "DE1"})
+    state = b.snapshot()
+    fresh = StripeBackend()
+    fresh.restore(state)
+    assert fresh.generic_action(D.by_action()["retrieve_customer"], [cus["id"]], {}) == cus
+    listed = fresh.generic_action(D.by_action()["list_customer_tax_ids"], [cus["id"]], {})
+    assert [t["id"] for t in listed["data"]] == [tax["id"]]
+    fresh.reset()
+    with pytest.raises(Exception):
+        fresh.generic_action(D.by_action()["retrieve_customer"], [cus["id"]], {})
