@@ -290,6 +290,8 @@ class GenericMixin:
             if op.kind == "list":
                 return self._generic_list(obj_name, op, ids, p, parent)
             if op.method == "DELETE":
+                if verb != "delete":  # DELETE /v1/subscriptions/{id} is cancel_subscription
+                    return self._render(self._custom_action(obj_name, op, ids, p, request))
                 return self._generic_delete(obj_name, ids[-1], request)
             if op.method == "GET":
                 if own_id:
@@ -444,6 +446,8 @@ class GenericMixin:
         shown = self._render(obj)
         index.remove(obj_id)
         self._event(obj_name, "deleted", shown, request=request)
+        if D.resource("deleted:" + obj_name) is None:
+            return shown  # no deleted form in the definitions (ephemeral keys): the object itself
         return {"id": obj_id, "object": obj_name, "deleted": True}
 
     def _singleton(self, obj_name: str, parent: Optional[str]) -> dict:

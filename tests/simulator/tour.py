@@ -119,10 +119,18 @@ def plan() -> list:
 
 def fill_path(op, known: dict) -> str:
     """The path with ids of objects made earlier in the tour (by the object the segment names)."""
-    def sub(m):
-        name = m.group(1)
-        return known.get(name) or known.get(_singular(name)) or "%s_tourmissing" % name[:3]
-    return re.sub(r"\{(\w+)\}", sub, op.path)
+    segments = op.path.strip("/").split("/")
+    out = []
+    for i, seg in enumerate(segments):
+        if seg.startswith("{"):
+            name = seg[1:-1]
+            before = _singular(segments[i - 1]) if i else ""
+            if "/".join(segments[:i]) + "/" + before in known:  # nested: by its full collection path
+                seg = known["/".join(segments[:i]) + "/" + before]
+            else:
+                seg = known.get(before) or known.get(name) or known.get(_singular(name)) or "%s_tourmissing" % name[:3]
+        out.append(seg)
+    return "/" + "/".join(out)
 
 
 def _singular(name: str) -> str:
