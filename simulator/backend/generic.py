@@ -530,7 +530,10 @@ class GenericMixin:
                     obj["status"] = state
                 break
         past = _PAST.get(verb)
-        if past and D.resource(obj_name) and any(e.endswith("." + past) for e in D.resource(obj_name).events):
+        events = D.resource(obj_name).events if D.resource(obj_name) else ()
+        if verb == "cancel" and not any(e.endswith(".canceled") for e in events):
+            past = "deleted"  # a canceled subscription is customer.subscription.deleted
+        if past and any(e.endswith("." + past) for e in events):
             self._event(obj_name, past, obj, previous or None, request)
         elif previous:
             self._event(obj_name, "updated", obj, previous, request)

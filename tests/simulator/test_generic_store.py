@@ -164,6 +164,7 @@ def test_search_through_the_sdk(client):
     sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}],
                                                  "metadata": {"plan": "gold"}})
     assert [s.id for s in client.v1.subscriptions.search(params={"query": "metadata['plan']:'gold'"}).data] == [sub.id]
+    assert client.v1.subscriptions.cancel(sub.id).status == "canceled"
     inv = client.v1.invoices.create(params={"customer": cus.id, "metadata": {"batch": "7"}})
     assert [i.id for i in client.v1.invoices.search(params={"query": "metadata['batch']:'7'"}).data] == [inv.id]
     with pytest.raises(stripe.InvalidRequestError):
@@ -272,3 +273,11 @@ def test_generic_objects_survive_snapshot_and_restore():
     fresh.reset()
     with pytest.raises(Exception):
         fresh.generic_action(D.by_action()["retrieve_customer"], [cus["id"]], {})
+
+
+def test_canceling_a_subscription_records_stripe_s_event(client, sim):
+    cus = client.v1.customers.create(params={"email": "sub@example.com"})
+    sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": "price_x"}]})
+    assert client.v1.subscriptions.cancel(sub.id).status == "canceled"
+    types = [r.type for r in sim.backend.events.values() if r.type.startswith("customer.subscription.")]
+    assert types == ["customer.subscription.created", "customer.subscription.deleted"]
