@@ -21,7 +21,8 @@ _CODES = {
 OUTCOME_STYLE = {
     "passed": "green", "ok": "green", "delivered": "green", "succeeded": "green",
     "failed": "red", "error": "red", "broken": "red",
-    "skipped": "yellow", "xfailed": "yellow", "pending": "yellow", "retrying": "yellow",
+    "skipped": "yellow", "not checked": "yellow", "not_checked": "yellow",
+    "xfailed": "yellow", "pending": "yellow", "retrying": "yellow",
 }
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

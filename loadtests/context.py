@@ -6,6 +6,7 @@ hands it to the users. The master runs no users and builds none of it.
 from __future__ import annotations
 
 import gc
+import itertools
 import logging
 import os
 import time
@@ -14,9 +15,9 @@ from collections import deque
 from typing import Deque, Optional
 
 from loadtests.events import EventFactory
-from loadtests.flows import Flow, plan
+from loadtests.flows import Flow, plan, scenarios_for
 from loadtests.ledger import Ledger
-from loadtests.mix import parse_mix
+from loadtests.mix import in_turn, parse_mix
 from loadtests.orders import OrderPool, OrderSettings, OrderSource, read_orders_file
 from loadtests.signer import Signer
 from simulator.rng import SeededRandom
@@ -42,9 +43,13 @@ class LoadContext:
         secret = opts.webhook_secret or os.environ.get("STRIPE_WEBHOOK_SECRET", "")
         self.signer = Signer(secret, self.rng.child())
         self.orders = OrderPool(OrderSource(OrderSettings(
-            api_token=opts.api_token, site_code=opts.site_code, tier_id=opts.tier_id,
+            api_token=opts.api_token, site_code=opts.site_code, tier_id=opts.tier_id, quantity=opts.quantity,
             bulk_path=opts.bulk_orders_path, admin_token=opts.admin_token)))
         self.ledger = Ledger(source)
+        # --kinds-in-turn: the next kind for any user of this process, from one shared cycle.
+        self.kinds = itertools.cycle(in_turn(self.mix)) if getattr(opts, "kinds_in_turn", False) else None
+        # Failures are injected: every delivery answered 5xx or cut off is redelivered.
+        self.redeliver = self.mix.get("injected_failure", 0) > 0
         self.presigned: Deque[Flow] = deque()
         self.presigned_mode = opts.presigned > 0
         self.presigned_ran_out = False
@@ -69,7 +74,8 @@ class LoadContext:
             self.orders.fill(client, wanted)
             log.info("made %d orders before the start", wanted)
         first = self.orders.peek(client)
-        self.factory.warm_up(first.amount, first.currency)
+        self.factory.warm_up(first.amount, first.currency,
+                             scenarios_for([k for k, w in self.mix.items() if w], first.amount))
         if opts.presigned:
             kinds = [k for k, w in self.mix.items() for _ in range(w)]
             for _ in range(opts.presigned):

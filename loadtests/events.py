@@ -25,17 +25,38 @@ from simulator.rng import SeededRandom
 PLACEHOLDER_INTENT = "pi_3LoadPrototypeIntnt0Zz"   # shaped like a real id so related ids derive from it
 PLACEHOLDER_ORDER = "00000000-load-test-order-placeholder"
 # Object ids only: "card_declined" and friends are codes, not ids, so no card_ prefix here.
-_ID = re.compile(r"\b(?:evt|ch|py|pm|txn|req|cus|iar|seti)_[A-Za-z0-9]{14,}\b")
+# re_ (refunds) and dp_ (disputes) too: a dispute id repeated across orders would be answered
+# as the same dispute by any receiver that keys disputes by id.
+# pi_ and cs_test_ too, for Checkout: its session makes an intent of its own (the order's
+# intent, the placeholder, is matched first and swapped for the order's).
+_ID = re.compile(r"\b(?:(?:evt|ch|py|pm|txn|req|cus|iar|seti|re|dp|pi|mandate)_|cs_test_)[A-Za-z0-9]{14,}\b")
 RANDOM_TAIL = 8  # the random part of an id; the rest (time stamp, account segment) stays
 
-# prototype name -> (card per confirm attempt); events are kept in the order recorded.
+# prototype name -> the steps played on the intent, in order: a card name confirms with that
+# test card; "refund:partial" refunds ``partial_refund(amount)``, "refund:rest" what is left;
+# "cancel" cancels the intent. Events are kept in the order recorded.
 SCENARIOS: Dict[str, Tuple[str, ...]] = {
     "success": ("pm_card_visa",),
     "generic_decline": ("pm_card_chargeDeclined",),
     "insufficient_funds": ("pm_card_chargeDeclinedInsufficientFunds",),
     # A declined first attempt, then the customer pays with another card on the same intent.
     "retry_after_decline": ("pm_card_chargeDeclined", "pm_card_visa"),
+    "refund_partial": ("pm_card_visa", "refund:partial"),
+    # Two refunds up to the full amount: two charge.refunded (cumulative amount_refunded).
+    "refund_full": ("pm_card_visa", "refund:partial", "refund:rest"),
+    # The dispute test card: paid, then charge.dispute.created (+ funds_withdrawn).
+    "dispute": ("pm_card_createDispute",),
+    "cancel": ("cancel",),
+    # Checkout paid by ACH Direct Debit (a delayed method, usd only): completed unpaid, then
+    # the bank's answer. The session carries the order in client_reference_id and metadata.
+    "checkout_async_paid": ("checkout:pm_usBankAccount_success",),
+    "checkout_async_failed": ("checkout:pm_usBankAccount_insufficientFunds",),
 }
+
+
+def partial_refund(amount: int) -> int:
+    """The first refund of the refund flows: a third of the amount (at least 1)."""
+    return max(1, amount // 3)
 
 
 @dataclass(frozen=True)
@@ -72,6 +93,11 @@ class _Prototype:
         # so a copy is formatted in C and never re-encoded.
         self.formats: Dict[str, Tuple[bytes, int]] = {}
         for etype, text in texts:
+            # A type recorded again (the second refund's charge.refunded) is "type#2".
+            n = 2
+            key = etype
+            while key in self.formats:
+                key, n = "%s#%d" % (etype, n), n + 1
             parts, fields, at = [], [], 0
             for m in literals.finditer(text):
                 parts.append(text[at:m.start()].replace("%", "%%"))
@@ -79,7 +105,7 @@ class _Prototype:
                 fields.append(index[m.group(0)])
                 at = m.end()
             parts.append(text[at:].replace("%", "%%"))
-            self.formats[etype] = ("".join(parts).encode("utf-8"), fields)
+            self.formats[key] = ("".join(parts).encode("utf-8"), fields)
         self.stem = PLACEHOLDER_INTENT[3:20]
         # Per id: (kept head, its stem-sharing tail length or None, characters drawn).
         self.renewals = []
@@ -125,7 +151,7 @@ class Events(Mapping):
             fmt, fields = self._formats[etype]
             values = self._values
             # The envelope's first id is the event's own ({"id":"evt_...).
-            event = self._made[etype] = Event(values[fields[0]].decode("ascii"), etype,
+            event = self._made[etype] = Event(values[fields[0]].decode("ascii"), etype.partition("#")[0],
                                               fmt % tuple([values[i] for i in fields]))
         return event
 
@@ -148,10 +174,12 @@ class EventFactory:
             proto = self._prototypes[key] = _Prototype(play(scenario, amount, currency, self.rng.child()))
         return proto
 
-    def warm_up(self, amount: int, currency: str) -> None:
-        """Play every scenario now (~0.1 s each), not in the first flows of the run."""
-        for scenario in SCENARIOS:
-            self._prototype(scenario, amount, currency)
+    def warm_up(self, amount: int, currency: str, scenarios=None) -> None:
+        """Play the scenarios (default: all) now (~0.05-0.1 s each), not in the first flows
+        of the run. ``scenarios``: names, or (name, amount) for another amount."""
+        for scenario in SCENARIOS if scenarios is None else scenarios:
+            name, at = scenario if isinstance(scenario, tuple) else (scenario, amount)
+            self._prototype(name, at, currency)
 
     def success(self, order) -> "Events":
         return self._prototype("success", order.amount, order.currency).instantiate(order, self.rng)
@@ -162,6 +190,14 @@ class EventFactory:
     def decline(self, order, decline_code: str) -> "Events":
         return self._prototype(decline_code, order.amount, order.currency).instantiate(order, self.rng)
 
+    def short_payment(self, order, short_by: int = 1) -> "Events":
+        """A success whose intent received ``short_by`` less than the order's amount."""
+        return self._prototype("success", order.amount - short_by, order.currency).instantiate(order, self.rng)
+
+    def scenario(self, name: str, order) -> "Events":
+        """Any scenario of ``SCENARIOS`` by name (refunds, dispute, cancel)."""
+        return self._prototype(name, order.amount, order.currency).instantiate(order, self.rng)
+
 
 def play(scenario: str, amount: int, currency: str, rng: SeededRandom) -> List[dict]:
     """Pay a placeholder intent on a private backend; return the events it records."""
@@ -171,12 +207,30 @@ def play(scenario: str, amount: int, currency: str, rng: SeededRandom) -> List[d
     backend = StripeBackend(rng, Clock())
     records = []
     backend.add_event_listener(records.append)
-    backend.adopt_payment_intent(PLACEHOLDER_INTENT, amount, currency, {"order_id": PLACEHOLDER_ORDER})
-    for card in SCENARIOS[scenario]:
-        try:
-            backend.confirm_payment_intent(PLACEHOLDER_INTENT, {"payment_method": card})
-        except StripeError:
-            pass  # a decline raises after recording its events, as the API answers 402
+    steps = SCENARIOS[scenario]
+    if not steps[0].startswith("checkout:"):
+        backend.adopt_payment_intent(PLACEHOLDER_INTENT, amount, currency, {"order_id": PLACEHOLDER_ORDER})
+    for step in steps:
+        if step.startswith("checkout:"):
+            session = backend.create_checkout_session({
+                "mode": "payment", "payment_method_types": ["us_bank_account"],
+                "line_items": [{"quantity": 1, "price_data": {"currency": currency, "unit_amount": amount,
+                                                              "product_data": {"name": "POSX order"}}}],
+                "client_reference_id": PLACEHOLDER_ORDER, "metadata": {"order_id": PLACEHOLDER_ORDER},
+                "payment_intent_data": {"metadata": {"order_id": PLACEHOLDER_ORDER}},
+                "success_url": "https://posx.example/paid"})
+            backend.complete_checkout_session(session["id"], {"payment_method": step.partition(":")[2]})
+        elif step == "cancel":
+            backend.cancel_payment_intent(PLACEHOLDER_INTENT, {})
+        elif step == "refund:partial":
+            backend.create_refund({"payment_intent": PLACEHOLDER_INTENT, "amount": partial_refund(amount)})
+        elif step == "refund:rest":
+            backend.create_refund({"payment_intent": PLACEHOLDER_INTENT})
+        else:
+            try:
+                backend.confirm_payment_intent(PLACEHOLDER_INTENT, {"payment_method": step})
+            except StripeError:
+                pass  # a decline raises after recording its events, as the API answers 402
     events = []
     for record in records:
         event = dict(record.event)

@@ -23,12 +23,26 @@ class Ledger:
         self.forged: Dict[str, dict] = {}
         self.server_error_count = 0
         self.server_error_samples: List[str] = []
+        # Faults armed on the target's hooks (fail_next/crash_next summed): the 5xx and cut
+        # deliveries the run itself asked for. An upper bound: the target may replace an
+        # armed count that was not used up yet.
+        self.injected = 0
+        self.redelivered = 0  # deliveries sent again after a 5xx or a cut connection
 
     # -- writing, as the user sends -------------------------------------------------
-    def expect(self, order_id: str, kind: str, final_state: str, possible: Iterable[str]) -> None:
+    def expect(self, order_id: str, kind: str, final_state: str, possible: Iterable[str],
+               checks: Optional[dict] = None) -> None:
         """Record before the first event goes out, so an interrupted flow is still checked."""
         self.orders[order_id] = {"kind": kind, "expect": final_state,
                                  "possible": sorted(set(possible) | {final_state}), "complete": False}
+        if checks:
+            self.orders[order_id]["checks"] = dict(checks)
+
+    def injected_armed(self, count: int) -> None:
+        self.injected += count
+
+    def redelivery(self) -> None:
+        self.redelivered += 1
 
     def complete(self, order_id: str) -> None:
         self.orders[order_id]["complete"] = True
@@ -48,7 +62,8 @@ class Ledger:
     def to_dict(self) -> dict:
         return {"source": self.source, "orders": self.orders, "forged": self.forged,
                 "server_error_count": self.server_error_count,
-                "server_error_samples": self.server_error_samples}
+                "server_error_samples": self.server_error_samples,
+                "injected": self.injected, "redelivered": self.redelivered}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Ledger":
@@ -57,6 +72,8 @@ class Ledger:
         ledger.forged = dict(data.get("forged") or {})
         ledger.server_error_count = int(data.get("server_error_count") or 0)
         ledger.server_error_samples = list(data.get("server_error_samples") or [])
+        ledger.injected = int(data.get("injected") or 0)
+        ledger.redelivered = int(data.get("redelivered") or 0)
         return ledger
 
     def reset(self) -> None:
@@ -95,6 +112,14 @@ class Expectations:
     @property
     def server_error_samples(self) -> List[str]:
         return [s for l in self.ledgers.values() for s in l.server_error_samples][:MAX_SAMPLES]
+
+    @property
+    def injected(self) -> int:
+        return sum(l.injected for l in self.ledgers.values())
+
+    @property
+    def redelivered(self) -> int:
+        return sum(l.redelivered for l in self.ledgers.values())
 
     def orders_by_source(self) -> Dict[str, int]:
         return {source: len(l.orders) for source, l in self.ledgers.items()}

@@ -12,9 +12,9 @@ from locust import events
 from locust.contrib.fasthttp import FastHttpSession
 from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
-from loadtests import checks, context, distributed, options
+from loadtests import checks, context, distributed, hooks, options
 from loadtests.ledger import Expectations
-from loadtests.mix import MixError, parse_mix
+from loadtests.mix import DEFAULT_MIX, NEEDS_FAULT_HOOKS, MixError, format_mix, parse_mix, without
 from loadtests.users import WebhookUser, apply_mix
 
 __all__ = ["WebhookUser"]
@@ -34,12 +34,13 @@ def _init(environment, **kw):
     if opts is not None and not isinstance(environment.runner, WorkerRunner):
         # Stop here, with the reason, rather than at spawn time in every user.
         try:
-            parse_mix(opts.mix)
+            weights = parse_mix(opts.mix)
         except MixError as exc:
             raise SystemExit("--mix: %s" % exc) from None
         if not (opts.webhook_secret or os.environ.get("STRIPE_WEBHOOK_SECRET")):
             raise SystemExit("a webhook signing secret is needed: --webhook-secret, LOCUST_WEBHOOK_SECRET "
                              "or STRIPE_WEBHOOK_SECRET (the target's STRIPE_WEBHOOK_SECRET)")
+        _fit_mix_to_target(environment, opts, weights)
         # Workers do not get --users; they pace their share of --flow-rate from this.
         opts.flow_rate_users = getattr(opts, "num_users", None) or 1
     if environment.runner is not None:
@@ -53,9 +54,30 @@ def _init(environment, **kw):
             raise SystemExit("cannot prepare the load test against %s: %s" % (environment.host, exc)) from None
 
 
+def _fit_mix_to_target(environment, opts, weights) -> None:
+    """Kinds that need the target's fault hooks run only where it has them: the default mix
+    drops them (named in the verdict as not checked); a mix that asks for them stops here.
+    The changed mix reaches the workers with the other options."""
+    opts.not_checked = []
+    needed = [k for k in NEEDS_FAULT_HOOKS if weights.get(k)]
+    if not needed or not environment.host:
+        return
+    has_hooks, why = hooks.probe(environment.host, opts.admin_token)
+    if has_hooks:
+        return
+    if parse_mix(opts.mix) != DEFAULT_MIX:
+        log.error("--mix asks for %s, but %s has no fault hooks (%s): serve it with its fault hooks "
+                  "(the reference receiver: --enable-fault-hooks) or leave %s out of --mix",
+                  ", ".join(needed), environment.host, why, ", ".join(needed))
+        raise SystemExit(2)
+    opts.mix = format_mix(without(weights, needed))
+    opts.not_checked = [hooks.NOT_CHECKED % why]
+    log.warning("NOT CHECKED: %s", opts.not_checked[0])
+
+
 def _prepare(environment, source):
     ctx = context.start(environment, source)
-    apply_mix(WebhookUser, ctx.mix)
+    apply_mix(WebhookUser, ctx.mix, in_turn=ctx.kinds is not None)
     ctx.prepare(FastHttpSession(environment.host, environment.events.request, None))
     return ctx
 

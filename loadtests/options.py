@@ -30,6 +30,8 @@ def add_arguments(parser) -> None:
                         help="Bearer token for /api/v1/orders/")
     parser.add_argument("--site-code", env_var="LOCUST_SITE_CODE", default="NA", help="X-Site-Code for new orders")
     parser.add_argument("--tier-id", env_var="LOCUST_TIER_ID", default="tier_starter", help="tier_id of new orders")
+    parser.add_argument("--quantity", env_var="LOCUST_QUANTITY", type=int, default=2,
+                        help="quantity of new orders (above 1, so tokens = tier tokens x quantity is checked)")
     parser.add_argument("--bulk-orders-path", env_var="LOCUST_BULK_ORDERS_PATH", default="",
                         help="admin route that makes many orders at once (the reference receiver's); "
                              "empty: one POST /api/v1/orders/ per order")
@@ -41,6 +43,9 @@ def add_arguments(parser) -> None:
 
     parser.add_argument("--mix", env_var="LOCUST_MIX", default=format_mix(DEFAULT_MIX),
                       help="weights of the flow kinds, e.g. success=70,decline=10,forged=2")
+    parser.add_argument("--kinds-in-turn", env_var="LOCUST_KINDS_IN_TURN", type=flag, default=False,
+                        help="send the mix's kinds in turn, spread by weight, not drawn at random: a short "
+                             "run covers every kind; true/false")
     parser.add_argument("--flow-rate", env_var="LOCUST_FLOW_RATE", type=float, default=0.0,
                       help="payment flows per second over all users (0 = as fast as they go)")
     parser.add_argument("--prefill-orders", env_var="LOCUST_PREFILL_ORDERS", type=int, default=0,

@@ -46,7 +46,7 @@ class OrderSettings:
     api_token: str
     site_code: str
     tier_id: str
-    quantity: int = 1
+    quantity: int = 2  # more than 1: tokens must be the tier's tokens x the quantity
     bulk_path: str = ""        # empty: one POST /api/v1/orders/ per order
     admin_token: str = ""
     batch: int = 100

@@ -19,7 +19,9 @@ Example (the POSX contract; this is also the default profile)::
     fields: {id: id, status: status, paid_at: paid_at, payment_intent: stripe_payment_intent_id,
              amount: amount, currency: currency,
              allocations: allocations, commissions: commissions, disputes: disputes}
-    # optional: the target's fault hooks (test deploys only)
+    # optional: the target's fault hooks (test deploys only). Left out, the harness asks
+    # the contract's GET /_posx/faults/ and uses the contract's hooks when it answers;
+    # `fault_hooks: false` never asks.
     fault_hooks:
       fail_next: {method: POST, path: /_admin/faults/, json: {fail_next: "${count}"}}
       crash_next: {method: POST, path: /_admin/faults/, json: {crash_next: "${count}"}}
@@ -61,6 +63,19 @@ KNOWN_FIELDS = {"id", "status", "paid_at", "payment_intent", "amount", "currency
 FIELD_CAPABILITIES = {"allocations": t.ALLOCATIONS, "commissions": t.COMMISSIONS,
                       "disputes": t.DISPUTES, "paid_at": t.PAID_AT}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+# The contract's fault-hook interface (docs/CONTRACT.md, "Fault hooks"): one route, the
+# reference receiver's JSON. A target that answers GET on it gets these without a profile.
+FAULT_HOOKS_PATH = "/_posx/faults/"
+CONTRACT_FAULT_HOOKS: dict = {
+    "fail_next": {"method": "POST", "path": FAULT_HOOKS_PATH, "json": {"fail_next": "${count}"}},
+    "crash_next": {"method": "POST", "path": FAULT_HOOKS_PATH, "json": {"crash_next": "${count}"}},
+    "delay_next": {"method": "POST", "path": FAULT_HOOKS_PATH,
+                   "json": {"delay_next": "${count}", "delay_ms": "${milliseconds}"}},
+}
+# hook name in the profile -> (capability, the field GET /_posx/faults/ shows it by)
+HOOKS = {"fail_next": (t.FAULT_HOOKS, "fail_next"), "crash_next": (t.CRASH_HOOK, "crash_next"),
+         "delay_next": (t.DELAY_HOOK, "delay_next")}
 
 
 class ProfileError(ValueError):
@@ -144,7 +159,7 @@ class HttpTarget(t.Target):
         self.profile = profile or copy.deepcopy(CONTRACT_PROFILE)
         base = base_url or options.target_url or self.profile.get("base_url")
         if not base:
-            raise ProfileError("no target URL: give --posx-target-url or base_url in the profile")
+            raise ProfileError("no target URL: give %s or base_url in the profile" % options.flag("target_url"))
         self.base_url = base.rstrip("/")
         self.name = self.profile.get("name") or self.base_url
         self.http = requests.Session()
@@ -154,21 +169,48 @@ class HttpTarget(t.Target):
         caps = {cap for name, cap in FIELD_CAPABILITIES.items() if name in fields}
         reasons = {cap: "the profile of %s gives no JSON path for %s" % (self.name, name)
                    for name, cap in FIELD_CAPABILITIES.items() if name not in fields}
-        hooks = self.profile.get("fault_hooks") or {}
-        if hooks.get("fail_next"):
-            caps.add(t.FAULT_HOOKS)
-        else:
-            reasons[t.FAULT_HOOKS] = "%s has no fault hook to fail its next webhook calls (fault_hooks.fail_next)" % self.name
-        if hooks.get("crash_next"):
-            caps.add(t.CRASH_HOOK)
-        else:
-            reasons[t.CRASH_HOOK] = "%s has no hook to crash mid-processing (fault_hooks.crash_next)" % self.name
-        if hooks.get("delay_next"):
-            caps.add(t.DELAY_HOOK)
-        else:
-            reasons[t.DELAY_HOOK] = "%s has no hook to answer its next webhook calls late (fault_hooks.delay_next)" % self.name
         self.capabilities = frozenset(caps)
         self.missing_reasons = reasons
+        #: what GET /_posx/faults/ answered when the hooks were looked for (doctor shows it)
+        self.hooks_probe: Optional[str] = None
+        self.tier_note: Optional[str] = None   # set when the tier was taken from the target
+        self._set_hooks(self.profile.get("fault_hooks") or {})
+
+    def _set_hooks(self, hooks: Mapping, why_none: str = "") -> None:
+        caps, reasons = set(self.capabilities), dict(self.missing_reasons)
+        what = {"fail_next": "fail its next webhook calls with 5xx", "crash_next": "crash mid-processing",
+                "delay_next": "answer its next webhook calls late"}
+        for name, (cap, _) in HOOKS.items():
+            if hooks.get(name):
+                caps.add(cap)
+                reasons.pop(cap, None)
+            else:
+                caps.discard(cap)
+                reasons[cap] = "%s has no hook to %s (%s)" % (self.name, what[name], why_none or
+                                                             "fault_hooks.%s in its profile" % name)
+        self.capabilities = frozenset(caps)
+        self.missing_reasons = reasons
+
+    def discover_hooks(self) -> list:
+        """Ask the contract's ``GET /_posx/faults/``; use the contract's hooks it shows.
+
+        Only when the profile says nothing about hooks (``fault_hooks: false`` never asks).
+        Returns the hook names found."""
+        if "fault_hooks" in self.profile:
+            return [name for name in HOOKS if (self.profile.get("fault_hooks") or {}).get(name)]
+        try:
+            resp = self.call({"method": "GET", "path": FAULT_HOOKS_PATH})
+        except t.TargetError as exc:
+            self.hooks_probe = "GET %s failed: %s" % (FAULT_HOOKS_PATH, exc)
+            found = {}
+        else:
+            doc = _json(resp)
+            self.hooks_probe = "GET %s answered %d" % (FAULT_HOOKS_PATH, resp.status_code)
+            found = {name: spec for name, spec in CONTRACT_FAULT_HOOKS.items()
+                     if resp.status_code == 200 and isinstance(doc, dict) and HOOKS[name][1] in doc}
+        self.profile["fault_hooks"] = found
+        self._set_hooks(found, "%s; the contract's fault hooks are described in docs/CONTRACT.md" % self.hooks_probe)
+        return list(found)
 
     # -- plumbing ---------------------------------------------------------------------------
     def variables(self, **extra: Any) -> dict:
@@ -217,6 +259,23 @@ class HttpTarget(t.Target):
             raise t.TargetUnreachable("cannot reach the target at %s: %s" % (self.base_url, exc))
         except requests.RequestException:
             pass  # it answered something; the scenarios will say what is wrong
+        self.discover_hooks()
+        self._default_tier()
+
+    def _default_tier(self) -> None:
+        """No tier given: the first of the contract's ``GET /api/v1/tiers/`` (``posx-harness
+        run`` does this in its preflight; here for the plugin under plain pytest)."""
+        if self.options.tier or "${POSX_TIER}" not in json.dumps(self.profile.get("create_order") or {}):
+            return
+        try:
+            resp = self.call({"method": "GET", "path": "/api/v1/tiers/"})
+        except t.TargetError:
+            return
+        doc = _json(resp)
+        data = doc.get("data") if resp.status_code == 200 and isinstance(doc, dict) else None
+        if isinstance(data, list) and data and isinstance(data[0], dict) and data[0].get("id"):
+            self.options.tier = str(data[0]["id"])
+            self.tier_note = "tier %s: the first of GET /api/v1/tiers/" % self.options.tier
 
     def create_order(self, quantity: int = 1, tier: Optional[str] = None) -> t.Order:
         extra = {"quantity": quantity}
@@ -224,6 +283,10 @@ class HttpTarget(t.Target):
             extra["POSX_TIER"] = tier
         resp = self.call(self.profile["create_order"], **extra)
         doc = _json(resp)
+        if resp.status_code in (401, 403):
+            raise t.Misconfigured("creating an order answered %d (%s): the order API refuses the harness's token; "
+                                  "pass one it accepts with %s" % (resp.status_code, _snippet(resp),
+                                                                   self.options.flag("api_token")))
         if resp.status_code not in (200, 201) or not isinstance(doc, dict):
             raise t.TargetError("creating an order answered %d: %s" % (resp.status_code, _snippet(resp)))
         order_id = self.field(doc, "id")

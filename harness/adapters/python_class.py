@@ -15,26 +15,27 @@ from harness.engine.target import Target
 REQUIRED = ("webhook_url", "create_order", "get_order")
 
 
-def resolve_class(spec: str):
+def resolve_class(spec: str, flag: str = "--adapter"):
     module_name, sep, attr = spec.partition(":")
     if not sep:
         module_name, _, attr = spec.rpartition(".")
     if not module_name or not attr:
-        raise OptionError("--posx-adapter must look like package.module:ClassName, got %r" % spec)
+        raise OptionError("%s must look like package.module:ClassName, got %r" % (flag, spec))
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise OptionError("--posx-adapter %s: cannot import %s: %s" % (spec, module_name, exc))
+        raise OptionError("%s %s: cannot import %s: %s" % (flag, spec, module_name, exc)) from exc
     try:
         return getattr(module, attr)
     except AttributeError:
-        raise OptionError("--posx-adapter %s: module %s has no %s" % (spec, module_name, attr))
+        raise OptionError("%s %s: module %s has no %s" % (flag, spec, module_name, attr)) from None
 
 
 def load_adapter(spec: str, options: HarnessOptions, stripe_api_base: Optional[str]) -> Target:
-    cls = resolve_class(spec)
+    flag = options.flag("adapter")
+    cls = resolve_class(spec, flag)
     adapter = cls(options, stripe_api_base)
     missing = [name for name in REQUIRED if not hasattr(adapter, name)]
     if missing:
-        raise OptionError("--posx-adapter %s lacks %s" % (spec, ", ".join(missing)))
+        raise OptionError("%s %s lacks %s" % (flag, spec, ", ".join(missing)))
     return adapter

@@ -8,21 +8,16 @@ import shutil
 import tempfile
 from typing import Optional
 
-from harness.adapters.http_profile import CONTRACT_PROFILE, HttpTarget
+from harness.adapters.http_profile import CONTRACT_FAULT_HOOKS, CONTRACT_PROFILE, FAULT_HOOKS_PATH, HttpTarget
 from harness.engine.options import HarnessOptions
 
 API_TOKEN = "posx-test-token"
 TIER = "tier_starter"
-HOOKS_PATH = "/_posx/faults/"
+HOOKS_PATH = FAULT_HOOKS_PATH
 
 REFERENCE_PROFILE = copy.deepcopy(CONTRACT_PROFILE)
 REFERENCE_PROFILE["name"] = "bundled receiver"
-REFERENCE_PROFILE["fault_hooks"] = {
-    "fail_next": {"method": "POST", "path": HOOKS_PATH, "json": {"fail_next": "${count}"}},
-    "crash_next": {"method": "POST", "path": HOOKS_PATH, "json": {"crash_next": "${count}"}},
-    "delay_next": {"method": "POST", "path": HOOKS_PATH,
-                   "json": {"delay_next": "${count}", "delay_ms": "${milliseconds}"}},
-}
+REFERENCE_PROFILE["fault_hooks"] = copy.deepcopy(CONTRACT_FAULT_HOOKS)  # the contract's own
 
 
 class ReferenceTarget(HttpTarget):

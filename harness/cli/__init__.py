@@ -17,7 +17,15 @@ COMMANDS = {
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    return dispatch("posx-harness", "Gate a POSX deploy on what its Stripe webhook really does.", COMMANDS, argv)
+    try:
+        return dispatch("posx-harness", "Gate a POSX deploy on what its Stripe webhook really does.", COMMANDS, argv)
+    except SystemExit as exc:
+        # argparse's own exits (--help: 0; a bad or missing flag: 2, its line already printed):
+        # returned, so main(argv) gives the exit code whatever went wrong.
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        print(exc.code, file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,8 +1,12 @@
 """``posx-harness run``: run the scenario suite against a POSX target and gate on it.
 
 Without a target it runs against the bundled reference receiver (the Quick start). Exit
-codes for a deploy gate: 0 every scenario passed (skips allowed), 1 a scenario failed,
-2 usage or configuration error, 3 the target could not be reached.
+codes for a deploy gate (docs/CI.md): 0 every selected scenario ran and passed, 1 a scenario
+failed, 2 usage or configuration error (the line names the flag), 3 the target could not be
+reached, 4 nothing failed but some scenarios could not run against this target (each is
+named with what it would have caught; ``--allow-unchecked TAG`` accepts them). The exit
+code, the summary line, ``--junit-xml`` and ``--json``/``--json-report`` are renderings of
+one ``harness.engine.verdict.Verdict``.
 """
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ import os
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+from harness.engine.verdict import (EXIT_FAILED, EXIT_NOT_CHECKED, EXIT_PASS as EXIT_OK, EXIT_UNREACHABLE,  # noqa: F401
+                                    EXIT_USAGE, Verdict)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--junit-xml", metavar="PATH", help="write JUnit XML for CI")
     s.add_argument("--json-report", metavar="PATH", help="write the JSON report to PATH")
     s.add_argument("--json", action="store_true", help="print the JSON report on stdout instead of the table")
+    s.add_argument("--allow-unchecked", nargs="+", action="extend", default=[], metavar="TAG",
+                   help="accept scenarios with this tag (or capability, e.g. crash_hook; 'all' for any) that "
+                        "cannot run against this target: listed, but the run can pass (exit 0, not 4)")
     s.add_argument("-v", "--verbose", action="store_true", help="also show pytest's own output")
     try:
         from harness import containers
@@ -55,7 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def settings_from_args(args: argparse.Namespace) -> dict:
     keys = ("target_url", "profile", "adapter", "flavor", "mode", "api_token", "site_code", "tier",
             "webhook_secret", "sim_host", "sim_port", "timeout", "seed")
-    return {k: getattr(args, k, None) for k in keys}
+    out = {k: getattr(args, k, None) for k in keys}
+    out["flag_style"] = "cli"  # messages name this command's flags, not the pytest options
+    return out
 
 
 def pytest_args(args: argparse.Namespace, settings: dict, workers: int) -> list:
@@ -73,8 +83,6 @@ def pytest_args(args: argparse.Namespace, settings: dict, workers: int) -> list:
         out += ["--posx-tag", tag]
     if args.keyword:
         out += ["-k", args.keyword]
-    if args.junit_xml:
-        out += ["--junit-xml", args.junit_xml, "-o", "junit_suite_name=posx-scenarios"]
     if workers > 1:
         out += ["-n", str(workers)]
     if not args.verbose:
@@ -98,6 +106,13 @@ def default_workers(options, requested) -> int:
     return 2 if (os.cpu_count() or 1) >= 2 else 1
 
 
+def _context(args, options=None) -> dict:
+    if options is None:
+        return {"target": getattr(args, "target_url", None) or "bundled receiver", "tags": list(args.tag)}
+    return {"target": options.describe(), "mode": options.mode,
+            "flavor": options.flavor if options.embedded else None, "tags": list(args.tag)}
+
+
 def run(args: argparse.Namespace) -> int:
     from harness.engine.options import OptionError, resolve
 
@@ -114,32 +129,79 @@ def run(args: argparse.Namespace) -> int:
             from harness.receiver.flavors import flags_for
             flags_for(options.flavor)
     except (OptionError, ValueError) as exc:
-        print("posx-harness run: %s" % exc, file=sys.stderr)
-        return EXIT_USAGE
+        return finish(args, Verdict.usage_error(str(exc), **_context(args)))
     if not options.embedded:
-        code = _check_reachable(options)
-        if code:
-            return code
+        verdict = prepare_target(args, settings, options, check_secret=True)
+        if verdict is not None:
+            return finish(args, verdict)
     return run_suite(args, settings, options, workers)
 
 
-def _check_reachable(options) -> int:
+def prepare_target(args, settings: dict, options, check_secret: bool):
+    """Reach the target and check the harness's setup against it (``preflight``); a verdict
+    when the run must stop there, else None (``settings``/``options`` take what the target told)."""
     from harness.adapters import build_target
-    from harness.engine.target import TargetUnreachable
+    from harness.adapters.http_profile import HttpTarget
+    from harness.engine import preflight
+    from harness.engine.options import OptionError
+    from harness.engine.target import TargetError, TargetUnreachable
 
     if options.adapter:
-        return EXIT_OK  # a Python adapter decides for itself when it starts
+        return None  # a Python adapter decides for itself when it starts
     try:
         tgt = build_target(options, None)
         tgt.start()
-        tgt.stop()
     except TargetUnreachable as exc:
-        print("posx-harness run: target unreachable: %s" % exc, file=sys.stderr)
-        return EXIT_UNREACHABLE
+        return Verdict.unreachable("target unreachable: %s" % exc, **_context(args, options))
     except ValueError as exc:
-        print("posx-harness run: %s" % exc, file=sys.stderr)
-        return EXIT_USAGE
-    return EXIT_OK
+        return Verdict.usage_error(str(exc), **_context(args, options))
+    try:
+        if isinstance(tgt, HttpTarget):
+            found = preflight.check(options, tgt, settings, check_secret=check_secret)
+            settings.update(found.settings)
+            if not args.json:
+                for note in found.notes:
+                    print("posx-harness run: %s" % note)
+                print("posx-harness run: fault hooks: %s" % (", ".join(found.hooks) or
+                      "none (%s): the scenarios that need them will be not checked" % (tgt.hooks_probe or "")))
+    except OptionError as exc:
+        return Verdict.usage_error(str(exc), **_context(args, options))
+    except TargetUnreachable as exc:
+        return Verdict.unreachable("target unreachable: %s" % exc, **_context(args, options))
+    except TargetError as exc:
+        # The target answered, badly: the scenarios will say what is wrong with it.
+        if not args.json:
+            print("posx-harness run: note: %s" % exc, file=sys.stderr)
+    finally:
+        tgt.stop()
+    return None
+
+
+def finish(args, verdict: Verdict, colour: bool = False, out=None) -> int:
+    """Every output of the run from the one verdict; returns its exit code."""
+    from harness import terminal
+
+    verdict.write(json_path=getattr(args, "json_report", None), junit_path=getattr(args, "junit_xml", None))
+    if getattr(args, "json", False):
+        sys.stdout.write(verdict.to_json())
+        sys.stdout.flush()
+        return verdict.exit_code
+    out = out or sys.stdout
+    if verdict.outcome in ("usage_error", "unreachable"):
+        print("posx-harness run: %s" % verdict.message, file=sys.stderr)
+    lines = verdict.not_checked_lines()
+    if lines:
+        print("\nNot checked against this target (what each would have caught):", file=out)
+        print("\n".join(lines), file=out)
+    style = "green" if verdict.passed else ("yellow" if verdict.outcome == "not_checked" else "red")
+    word, rest = verdict.summary_line().split("  ", 1)
+    junit = "  (JUnit XML: %s)" % args.junit_xml if getattr(args, "junit_xml", None) else ""
+    print("\n%s  %s%s" % (terminal.paint(word, "bold " + style, colour), rest, junit), file=out)
+    if verdict.outcome == "not_checked":
+        print("Exit %d: passed, but %d scenario(s) not checked. Give the target the contract's fault hooks "
+              "(docs/CONTRACT.md), or accept them with --allow-unchecked TAG." % (
+                  verdict.exit_code, len([s for s in verdict.not_checked if not s.allowed])), file=out)
+    return verdict.exit_code
 
 
 def run_suite(args, settings: dict, options, workers: int) -> int:
@@ -159,56 +221,28 @@ def run_suite(args, settings: dict, options, workers: int) -> int:
 
     alerts = RunAlerts.start()  # the guide's three alert rules (issue 17): workers leave their deliveries here
     if args.verbose:
-        code = pytest.main(pytest_args(args, settings, workers), plugins=[collector])
+        pytest.main(pytest_args(args, settings, workers), plugins=[collector])
     else:
         # pytest's own terminal output would interleave with the progress line; the table says it all.
         import contextlib
         import io
 
         with contextlib.redirect_stdout(io.StringIO()):
-            code = pytest.main(pytest_args(args, settings, workers), plugins=[collector])
+            pytest.main(pytest_args(args, settings, workers), plugins=[collector])
     alert_lines = alerts.finish()
-    exit_code = _exit_code(int(code), collector)
-    doc = collector.to_dict(target=options.describe(), mode=options.mode, flavor=options.flavor if options.embedded else None,
-                            tags=list(args.tag), exit_code=exit_code)
-    if args.json_report:
-        Path(args.json_report).parent.mkdir(parents=True, exist_ok=True)
-        with open(args.json_report, "w") as f:
-            terminal.write_json(doc, f)
-    if machine:
-        terminal.write_json(doc)
-        return exit_code
-    if collector.results:
-        print(collector.table(colour), file=out)
-    details = collector.details()
-    if details:
-        print("\n" + details, file=out)
-    for err in collector.collect_errors:
-        print("collection error: %s" % err, file=out)
-    c = collector.counts()
-    verdict = {EXIT_OK: "PASS", EXIT_FAILED: "FAIL", EXIT_USAGE: "ERROR", EXIT_UNREACHABLE: "UNREACHABLE"}[exit_code]
-    style = "green" if exit_code == EXIT_OK else "red"
-    print("\n%s  %d passed, %d failed, %d errors, %d skipped in %.1f s%s" % (
-        terminal.paint(verdict, "bold " + style, colour), c["passed"], c["failed"], c["error"], c["skipped"],
-        collector.elapsed, "  (JUnit XML: %s)" % args.junit_xml if args.junit_xml else ""), file=out)
-    print("\n" + "\n".join(alert_lines), file=out)
-    return exit_code
-
-
-def _exit_code(pytest_code: int, collector) -> int:
-    if collector.collect_errors:
-        return EXIT_USAGE
-    if pytest_code == 0:
-        return EXIT_OK
-    if pytest_code == 1:
-        messages = " ".join(r.message for r in collector.results.values() if r.outcome == "error")
-        if messages and all(r.outcome in ("error", "skipped") for r in collector.results.values()) and (
-                "TargetUnreachable" in messages or "cannot reach" in messages):
-            return EXIT_UNREACHABLE
-        return EXIT_FAILED
-    if pytest_code == 5:
-        print("posx-harness run: no scenario matches the selection", file=sys.stderr)
-    return EXIT_USAGE
+    verdict = collector.verdict(allow_unchecked=args.allow_unchecked, **_context(args, options))
+    if not machine:
+        if collector.results:
+            print(collector.table(colour), file=out)
+        details = collector.details()
+        if details:
+            print("\n" + details, file=out)
+        for err in collector.collect_errors:
+            print("collection error: %s" % err, file=out)
+    code = finish(args, verdict, colour, out)
+    if not machine:
+        print("\n" + "\n".join(alert_lines), file=out)
+    return code
 
 
 def _run_with_image(args, settings: dict) -> int:
@@ -222,12 +256,28 @@ def _run_with_image(args, settings: dict) -> int:
     settings["webhook_secret"] = secret
     host = settings.get("sim_host") or "127.0.0.1"
 
-    def suite(url: str) -> int:
-        try:
-            options = resolve(dict(settings, target_url=url))
-        except OptionError as exc:
-            print("posx-harness run: %s" % exc, file=sys.stderr)
-            return EXIT_USAGE
-        return run_suite(args, dict(settings, target_url=url), options, 1)
+    finished = []
 
-    return containers.run_with_image(args, "http://%s:%d" % (host, port), secret, suite)
+    def suite(url: str) -> int:
+        finished.append(url)
+        given = dict(settings, target_url=url)
+        try:
+            options = resolve(given)
+        except OptionError as exc:
+            return finish(args, Verdict.usage_error(str(exc), **_context(args)))
+        # The secret is the one this run gave the container: a refusal is the image's fault.
+        verdict = prepare_target(args, given, options, check_secret=False)
+        if verdict is not None:
+            return finish(args, verdict)
+        return run_suite(args, given, options, 1)
+
+    code = containers.run_with_image(args, "http://%s:%d" % (host, port), secret, suite)
+    if not finished and code in (EXIT_USAGE, EXIT_UNREACHABLE):
+        # The container never ran the suite (its line on stderr says why): the reports say so too.
+        make = Verdict.usage_error if code == EXIT_USAGE else Verdict.unreachable
+        verdict = make("--target-image %s: the container could not run the suite (see the line above)"
+                       % args.target_image, **_context(args))
+        verdict.write(json_path=args.json_report, junit_path=args.junit_xml)
+        if args.json:
+            sys.stdout.write(verdict.to_json())
+    return code

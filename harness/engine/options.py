@@ -9,6 +9,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Mapping, Optional
 
 MODES = ("api", "inject")
+FLAG_STYLES = ("pytest", "cli")
+# Settings ``posx-harness run`` has no flag for (messages then name the pytest option).
+NOT_ON_CLI = {"settle", "flag_style"}
 DEFAULT_SECRET = "whsec_posx_harness_reference_secret"
 
 
@@ -51,6 +54,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("settle", "--posx-settle", "POSX_SETTLE", 0.2,
             "seconds an order must keep the expected counts once reached (catches late "
             "second allocations)", type=float),
+    Setting("flag_style", "--posx-flag-style", None, "pytest",
+            "how messages name options: pytest (--posx-mode) or cli (posx-harness run's --mode)",
+            choices=FLAG_STYLES),
     Setting("seed", "--posx-seed", "POSX_SEED", None,
             "seed of the simulator (ids, faults, sampled orderings); default: fixed for the bundled "
             "receiver, fresh per run for an external target, whose database outlives the run", type=int),
@@ -72,8 +78,13 @@ class HarnessOptions:
     sim_port: int = 0
     timeout: Optional[float] = None
     settle: float = 0.2
+    flag_style: str = "pytest"
     seed: Optional[int] = None
     extra: dict = field(default_factory=dict)
+
+    def flag(self, name: str) -> str:
+        """The option a person sets ``name`` with, as they run the harness (CLI or pytest)."""
+        return flag_name(name, self.flag_style)
 
     @property
     def embedded(self) -> bool:
@@ -98,6 +109,17 @@ class OptionError(ValueError):
     """A setting has a value the harness cannot use; the message names it."""
 
 
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def flag_name(name: str, style: str = "pytest") -> str:
+    """``webhook_secret`` -> ``--posx-webhook-secret`` (pytest) or ``--webhook-secret`` (cli)."""
+    option = _BY_NAME[name].option
+    if style == "cli" and name not in NOT_ON_CLI:
+        return "--" + option[len("--posx-"):]
+    return option
+
+
 def _convert(setting: Setting, raw: Any, source: str) -> Any:
     if raw is None or raw == "":
         return setting.default
@@ -114,9 +136,10 @@ def _convert(setting: Setting, raw: Any, source: str) -> Any:
 def resolve(given: Mapping[str, Any], environ: Optional[Mapping[str, str]] = None) -> HarnessOptions:
     """Build the options from explicitly given values (None = not given), then env, then defaults."""
     env = os.environ if environ is None else environ
+    style = given.get("flag_style") or "pytest"
     values = {}
     for s in SETTINGS:
-        raw, source = given.get(s.name), s.option
+        raw, source = given.get(s.name), flag_name(s.name, style if style in FLAG_STYLES else "pytest")
         if raw is None and s.env and env.get(s.env):
             raw, source = env[s.env], "$" + s.env
         values[s.name] = _convert(s, raw, source)
@@ -127,10 +150,10 @@ def resolve(given: Mapping[str, Any], environ: Optional[Mapping[str, str]] = Non
     if opts.timeout is None:
         opts.timeout = 3.0 if opts.embedded else 10.0
     if opts.timeout <= 0:
-        raise OptionError("--posx-timeout must be more than 0 seconds, got %r" % opts.timeout)
+        raise OptionError("%s must be more than 0 seconds, got %r" % (opts.flag("timeout"), opts.timeout))
     if not opts.embedded and not opts.webhook_secret:
-        raise OptionError("an external target needs its webhook secret: --posx-webhook-secret or "
-                          "$STRIPE_WEBHOOK_SECRET")
+        raise OptionError("an external target needs its webhook secret: pass %s whsec_... (the target's "
+                          "STRIPE_WEBHOOK_SECRET) or set $STRIPE_WEBHOOK_SECRET" % opts.flag("webhook_secret"))
     return opts
 
 

@@ -7,9 +7,12 @@ from typing import Optional
 import pytest
 
 from harness.engine.options import SETTINGS
-from harness.engine.target import Unsupported
+from harness.engine.target import Misconfigured, Unsupported
 
 TAG_MARKER = "tags"
+CATCHES_MARKER = "catches"
+NOT_CHECKED_PROPERTY = "posx_not_checked"
+MISCONFIGURED_PROPERTY = "posx_misconfigured"
 YAML_PATTERNS = ("scenario_*.yaml", "scenario_*.yml", "*.scenario.yaml", "*.scenario.yml")
 
 
@@ -27,6 +30,8 @@ def pytest_addoption(parser) -> None:
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "%s(*names): tags of a POSX scenario (posx-harness run -t NAME)" % TAG_MARKER)
     config.addinivalue_line("markers", "scenario: a POSX scenario from scenarios/")
+    config.addinivalue_line("markers", "%s(text): the bug this scenario catches (named when it cannot run)"
+                            % CATCHES_MARKER)
 
 
 def scenario_tags(item) -> tuple:
@@ -51,6 +56,9 @@ def pytest_collection_modifyitems(config, items) -> None:
         if tags:
             # Travels with the report (xdist, JUnit XML properties, posx-harness run's summary).
             item.user_properties.append(("tags", ",".join(tags)))
+        mark = item.get_closest_marker(CATCHES_MARKER)
+        if mark and mark.args:
+            item.user_properties.append(("catches", str(mark.args[0])))
     wanted = wanted_tags(config)
     if not wanted:
         return
@@ -75,4 +83,16 @@ def pytest_runtest_call(item):
     try:
         return (yield)
     except Unsupported as exc:
+        # What could not be checked, and what it would have caught, travels with the report
+        # (also from an xdist worker) to the verdict.
+        import json
+
+        item.user_properties.append((NOT_CHECKED_PROPERTY, json.dumps(
+            {"capability": exc.capability, "catches": exc.catches, "reason": exc.reason})))
         pytest.skip("not checkable against this target: %s" % exc.reason)
+    except Misconfigured as exc:
+        # The harness's setup, not the target, is wrong: every scenario would fail the same
+        # way, so stop here and let the verdict say which flag to change (a usage error).
+        item.user_properties.append((MISCONFIGURED_PROPERTY, str(exc)))
+        item.session.shouldstop = "misconfigured: %s" % exc
+        raise

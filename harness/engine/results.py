@@ -1,26 +1,21 @@
-"""Collects scenario outcomes while pytest runs (also under xdist) and renders them:
-a progress line, the summary table, failure details, and the JSON report."""
+"""Collects scenario outcomes while pytest runs (also under xdist) into the run's
+:class:`~harness.engine.verdict.Verdict`, and renders what only a person reads: the progress
+line, the table and failure details. Every skip is a scenario *not checked*."""
 from __future__ import annotations
 
+import json
 import re
 import time
-from dataclasses import asdict, dataclass
-from typing import IO, Optional
+from typing import IO, Iterable, Optional
 
 from harness import terminal
+from harness.engine.verdict import ERROR, FAILED, NOT_CHECKED, PASSED, ScenarioResult, Verdict
 
 # pytest's "path/to/file.py:123: ExceptionName" lines around an exception's message.
 _TRACEBACK_LINE = re.compile(r"^\S+\.py:\d+: \w+")
 
 
-@dataclass
-class Outcome:
-    nodeid: str
-    name: str
-    tags: list
-    outcome: str            # passed, failed, skipped, error
-    duration: float = 0.0
-    message: str = ""
+Outcome = ScenarioResult  # the name earlier code imported
 
 
 def _name(nodeid: str) -> str:
@@ -28,11 +23,28 @@ def _name(nodeid: str) -> str:
     return "%s::%s" % (path.rsplit("/", 1)[-1], rest) if rest else path
 
 
-def _tags(report) -> list:
+def _property(report, name: str) -> Optional[str]:
     for key, value in getattr(report, "user_properties", ()) or ():
-        if key == "tags" and value:
-            return value.split(",")
-    return []
+        if key == name and value:
+            return value
+    return None
+
+
+def _tags(report) -> list:
+    value = _property(report, "tags")
+    return value.split(",") if value else []
+
+
+def _not_checked(entry: ScenarioResult, report) -> None:
+    """A skip: the scenario did not run. Keep what it needed and what it would have caught."""
+    from harness.engine.pytest_hooks import NOT_CHECKED_PROPERTY
+
+    entry.outcome, entry.message = NOT_CHECKED, _message(report)
+    raw = _property(report, NOT_CHECKED_PROPERTY)
+    info = json.loads(raw) if raw else {}
+    entry.capability = info.get("capability", "")
+    entry.catches = _property(report, "catches") or info.get("catches", "") or \
+        "whatever this scenario checks (it was skipped: %s)" % entry.message
 
 
 def _message(report) -> str:
@@ -78,19 +90,25 @@ class ResultCollector:
     def pytest_runtest_logreport(self, report) -> None:
         entry = self.results.get(report.nodeid)
         if entry is None:
-            entry = self.results[report.nodeid] = Outcome(report.nodeid, _name(report.nodeid), _tags(report), "passed")
+            entry = self.results[report.nodeid] = ScenarioResult(report.nodeid, _name(report.nodeid), _tags(report))
         entry.duration += getattr(report, "duration", 0.0) or 0.0
         if report.when == "call":
-            entry.outcome = report.outcome
-            if report.outcome != "passed":
-                entry.message = _message(report)
+            if report.outcome == "skipped":
+                _not_checked(entry, report)
+            else:
+                entry.outcome = PASSED if report.outcome == "passed" else FAILED
+                if report.outcome != "passed":
+                    entry.message = _message(report)
+                    from harness.engine.pytest_hooks import MISCONFIGURED_PROPERTY
+
+                    entry.usage_error = _property(report, MISCONFIGURED_PROPERTY) or ""
         elif report.outcome == "skipped" and report.when == "setup":
-            entry.outcome, entry.message = "skipped", _message(report)
+            _not_checked(entry, report)
         elif report.failed:
-            if entry.outcome != "failed":
-                entry.outcome, entry.message = "error", "%s error: %s" % (report.when, _message(report))
+            if entry.outcome != FAILED:
+                entry.outcome, entry.message = ERROR, "%s error: %s" % (report.when, _message(report))
         if report.when == "teardown" and self._progress is not None:
-            self._progress.advance(entry.outcome)
+            self._progress.advance(entry.outcome.replace("_", " "))
 
     def pytest_sessionfinish(self, session) -> None:
         self.finished = time.monotonic()
@@ -107,33 +125,25 @@ class ResultCollector:
     def elapsed(self) -> float:
         return (self.finished or time.monotonic()) - self.started
 
-    def counts(self) -> dict:
-        out = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
-        for r in self.results.values():
-            out[r.outcome if r.outcome in out else "error"] += 1
-        return out
+    def verdict(self, allow_unchecked: Iterable[str] = (), **context) -> Verdict:
+        return Verdict.of_scenarios(list(self.results.values()), allow_unchecked=allow_unchecked,
+                                    collection_errors=self.collect_errors, seconds=self.elapsed, **context)
 
     def table(self, colour: bool) -> str:
-        order = {"failed": 0, "error": 1, "skipped": 2, "passed": 3}
+        order = {FAILED: 0, ERROR: 1, NOT_CHECKED: 2, PASSED: 3}
         rows = []
         for r in sorted(self.results.values(), key=lambda r: (order.get(r.outcome, 9), r.nodeid)):
-            note = r.message.splitlines()[0] if r.message and r.outcome == "skipped" else ""
-            rows.append((terminal.outcome(r.outcome, colour), r.name, ",".join(r.tags), "%.2f" % r.duration, note))
+            note = r.message.splitlines()[0] if r.message and r.outcome == NOT_CHECKED else ""
+            word = "not checked" if r.outcome == NOT_CHECKED else r.outcome
+            rows.append((terminal.outcome(word, colour), r.name, ",".join(r.tags), "%.2f" % r.duration, note))
         return terminal.table(rows, ["result", "scenario", "tags", "s", "note"], align="lllrl")
 
     def details(self) -> str:
         parts = []
         for r in self.results.values():
-            if r.outcome in ("failed", "error"):
+            if r.outcome in (FAILED, ERROR):
                 parts.append("=== %s (%s)\n%s" % (r.nodeid, r.outcome, r.message))
         return "\n\n".join(parts)
-
-    def to_dict(self, **extra) -> dict:
-        doc = {"summary": dict(self.counts(), total=len(self.results), seconds=round(self.elapsed, 3)),
-               "scenarios": [asdict(r) for r in self.results.values()],
-               "collection_errors": list(self.collect_errors)}
-        doc.update(extra)
-        return doc
 
 
 def _collect_message(report) -> str:

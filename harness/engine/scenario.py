@@ -20,6 +20,16 @@ from harness.engine.waiting import hold, poll
 
 COUNT_CAPS = {"allocations": t.ALLOCATIONS, "commissions": t.COMMISSIONS, "disputes": t.DISPUTES,
               "paid_at": t.PAID_AT}
+# Fail fast: an expectation fails the moment it can no longer hold; the timeout is only for
+# what may still arrive. An order never leaves these statuses (Stripe cannot pay a canceled
+# intent or un-refund a charge; a mismatch waits for a person, docs/CONTRACT.md "Money").
+FINAL_STATUSES = frozenset({"canceled", "refunded", "payment_mismatch"})
+# Counts only grow: more than expected stays more than expected.
+COUNTS = ("allocations", "commissions", "disputes")
+# An honest event answered only 5xx cannot change the order until Stripe retries it; the
+# first test-mode retry comes 10 simulated minutes later (0.6 s at the session's time
+# scale), so the order gets this long after such an answer before the expectation fails.
+SERVER_ERROR_GRACE = 1.5
 
 
 @dataclass
@@ -40,6 +50,7 @@ class Posx:
         self.endpoint = stripe.endpoint(target.webhook_url, self.secret)
         self._tracked: dict[str, Tracked] = {}
         self._seeds = itertools.count(options.seed or 0)
+        self._refused_since: dict = {}
 
     # -- orders -------------------------------------------------------------------------------
     def create_order(self, quantity: int = 1, tier: Optional[str] = None, paid_before_created=None) -> t.Order:
@@ -48,7 +59,7 @@ class Posx:
         early: dict = {}
         if paid_before_created is not None:
             if self.options.mode != "api":
-                raise t.Unsupported("api_mode", "an event before its order exists can only be staged in api mode "
+                raise t.Unsupported(t.API_MODE, "an event before its order exists can only be staged in api mode "
                                                 "(the target must create its intent on the simulator)")
             self.stripe.arm_on_next_intent(lambda rec: self._pay_early(rec, paid_before_created, early))
         try:
@@ -62,10 +73,12 @@ class Posx:
                 self.stripe.adopt(order.payment_intent, order.amount or 1000, order.currency or "usd",
                                   {"order_id": order.id})
         elif not self.stripe.knows_intent(order.payment_intent):
-            raise t.TargetError(
+            raise t.Misconfigured(
                 "order %s has payment intent %s, which the simulator never made: the target's Stripe API base "
-                "is not the simulator (%s). Point it there (api mode) or run with --posx-mode inject."
-                % (order.id, order.payment_intent, self.stripe.api_url))
+                "is not the simulator (%s). Configure the target's STRIPE_API_BASE as this address and pin the "
+                "simulator's port with %s PORT, or run with %s inject"
+                % (order.id, order.payment_intent, self.stripe.api_url, self.options.flag("sim_port"),
+                   self.options.flag("mode")))
         tr = self._tracked[order.id] = Tracked(order, [order.payment_intent])
         if paid_before_created is not None:
             if "error" in early:
@@ -266,11 +279,16 @@ class Posx:
         unsupported = [k for k in wanted if k in COUNT_CAPS and not self.target.has(COUNT_CAPS[k])]
         checks = {k: v for k, v in wanted.items() if k not in unsupported}
 
+        lost: dict = {}
+
         def probe():
             view = self.view(order)
-            return all(_meets(view, k, v) for k, v in checks.items()), view
+            if all(_meets(view, k, v) for k, v in checks.items()):
+                return True, view
+            lost["why"] = _cannot_hold(view, checks) or self._refused_honest_event(order)
+            return False, view
 
-        result = poll(probe, self.options.timeout if timeout is None else timeout)
+        result = poll(probe, self.options.timeout if timeout is None else timeout, give_up=lambda: lost.get("why"))
         if not result.ok:
             raise ScenarioFailure(self._report("order %s did not reach the expected state" % order.id, wanted,
                                                _shown(result.seen), order, reason=result.reason))
@@ -285,6 +303,26 @@ class Posx:
                 self.target.why_missing(COUNT_CAPS[k]) for k in unsupported)
                 + " (checked what it can show: %s)" % (", ".join(checks) or "nothing"))
         return result.seen
+
+    def _refused_honest_event(self, order: t.Order) -> Optional[str]:
+        """An honest event of this order answered only 5xx for SERVER_ERROR_GRACE seconds."""
+        import time
+
+        by_event: dict = {}
+        for e in self.delivery_log(order):
+            if e.get("expect") == "accept":
+                by_event.setdefault(e.get("event_id"), []).append(e)
+        for event_id, entries in by_event.items():
+            statuses = [e.get("status") for e in entries]
+            if any(st is not None and 200 <= int(st) < 300 for st in statuses):
+                continue
+            last = entries[-1]
+            if last.get("status") is not None and int(last["status"]) >= 500:
+                since = self._refused_since.setdefault((event_id, len(entries)), time.monotonic())
+                if time.monotonic() - since >= SERVER_ERROR_GRACE:
+                    return "the target answered %s to %s %s, which must get 2xx, and did not take it on a retry " \
+                           "within %.1f s" % (last["status"], event_id, last.get("event_type"), SERVER_ERROR_GRACE)
+        return None
 
     def expect_deliveries(self, order: t.Order, type: Optional[str] = None, status=None,
                           outcome: Optional[str] = None, count: Optional[int] = None,
@@ -326,6 +364,17 @@ def _meets(view: t.OrderView, key: str, want: Any) -> bool:
     if key == "paid_at":
         return bool(have) == bool(want)
     return have == want
+
+
+def _cannot_hold(view: t.OrderView, checks: dict) -> Optional[str]:
+    """Why the expected state can no longer come, or None while it still may."""
+    for key in COUNTS:
+        if key in checks and getattr(view, key) is not None and getattr(view, key) > checks[key]:
+            return "%s is %d, more than the %d expected, and a count never goes down" % (
+                key, getattr(view, key), checks[key])
+    if "status" in checks and view.status in FINAL_STATUSES and not _meets(view, "status", checks["status"]):
+        return "status %r is final: the order cannot reach %r from it" % (view.status, checks["status"])
+    return None
 
 
 def _shown(view: Any) -> Any:

@@ -30,9 +30,12 @@ DECOY_SECRET = "whsec_posx_harness_parallel_lane_decoy"
 
 def card_token(card) -> str:
     """``"4242"``, ``"4000000000000002"``, ``"decline"`` or ``"pm_card_visa"`` -> a pm_card_... id."""
+    from simulator.backend.bank_debits import is_bank_token
     from simulator.backend.cards import BY_NUMBER, BY_TOKEN
 
     text = CARD_ALIASES.get(str(card).strip(), str(card).strip()).replace(" ", "")
+    if is_bank_token(text):
+        return text  # an ACH test payment method (Checkout only: it completes unpaid, settles later)
     found = BY_TOKEN.get(text) or next(
         (c for number, c in BY_NUMBER.items() if number == text or (len(text) == 4 and number.endswith(text))), None)
     if found is None:

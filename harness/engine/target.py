@@ -17,11 +17,33 @@ PAID_AT = "paid_at"
 FAULT_HOOKS = "fault_hooks"      # fail the next N webhook calls with 500
 CRASH_HOOK = "crash_hook"        # crash in the middle of processing the next webhook call
 DELAY_HOOK = "delay_hook"        # process the next webhook call, then answer late
+API_MODE = "api_mode"            # the target's Stripe API base is the simulator
 ALL_CAPABILITIES = (ALLOCATIONS, COMMISSIONS, DISPUTES, PAID_AT, FAULT_HOOKS, CRASH_HOOK, DELAY_HOOK)
+
+# What a scenario that needs a capability would have caught: shown for every scenario not
+# checked, so a run that could not check something says which bug may still be there.
+CATCHES = {
+    CRASH_HOOK: "a receiver that marks an event before processing it loses the event when it crashes "
+                "(Stripe's retry is answered as a duplicate and the order is never paid)",
+    FAULT_HOOKS: "a receiver that, after answering 5xx, does not finish the job on Stripe's retry, or "
+                 "finishes it twice",
+    DELAY_HOOK: "a receiver that allocates again when Stripe retries an event it processed but answered too late",
+    ALLOCATIONS: "a payment that allocates tokens twice, or never",
+    COMMISSIONS: "a payment that makes two commissions, or none",
+    DISPUTES: "a dispute that is never recorded on its order",
+    PAID_AT: "a paid order without its paid_at time",
+    API_MODE: "a receiver that drops an event arriving before its order is committed (Stripe can answer the "
+              "order's own create-intent call and send the event before the order's transaction ends)",
+}
 
 
 class TargetError(Exception):
     """The target answered something the contract does not allow (the message says what)."""
+
+
+class Misconfigured(TargetError):
+    """The harness was set up in a way this target cannot work with (a usage error, exit 2):
+    the message names the flag to change."""
 
 
 class TargetUnreachable(TargetError):
@@ -31,10 +53,11 @@ class TargetUnreachable(TargetError):
 class Unsupported(Exception):
     """A check needs something this target cannot show; carries the reason for the skip."""
 
-    def __init__(self, capability: str, reason: str):
+    def __init__(self, capability: str, reason: str, catches: str = ""):
         super().__init__(reason)
         self.capability = capability
         self.reason = reason
+        self.catches = catches or CATCHES.get(capability, "")
 
 
 @dataclass

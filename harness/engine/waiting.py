@@ -21,11 +21,13 @@ class WaitResult:
     reason: str = ""
 
 
-def poll(probe: Probe, timeout: float, interval: float = 0.02, max_interval: float = 0.2) -> WaitResult:
+def poll(probe: Probe, timeout: float, interval: float = 0.02, max_interval: float = 0.2,
+         give_up: Optional[Callable[[], Optional[str]]] = None) -> WaitResult:
     """Call ``probe`` until it reports True or ``timeout`` seconds pass.
 
     The interval grows from ``interval`` to ``max_interval`` so a fast target is seen fast
-    and a slow one is not hammered.
+    and a slow one is not hammered. ``give_up()``, asked after each read that does not hold,
+    returns why the condition can no longer hold (fail now) or None (keep waiting).
     """
     start = time.monotonic()
     deadline = start + timeout
@@ -36,6 +38,10 @@ def poll(probe: Probe, timeout: float, interval: float = 0.02, max_interval: flo
         now = time.monotonic()
         if ok:
             return WaitResult(True, seen, now - start)
+        why = give_up() if give_up is not None else None
+        if why:
+            return WaitResult(False, seen, now - start, "%s (failed after %.2f s, not waiting for the %.1f s "
+                                                        "timeout)" % (why, now - start, timeout))
         if now >= deadline:
             return WaitResult(False, seen, now - start, "not reached within %.1f s" % timeout)
         _pause(min(delay, deadline - now))

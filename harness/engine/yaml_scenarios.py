@@ -69,7 +69,7 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _seq)
 # -- the steps ------------------------------------------------------------------------------
 # name -> (allowed keys, a short description). ``order`` names an order made by an earlier
 # ``create_order`` with ``as``; without it a step acts on the latest order.
-STATUSES = ("pending", "paid", "failed", "canceled", "refunded")
+STATUSES = ("pending", "paid", "failed", "canceled", "refunded", "payment_mismatch")
 STEPS: dict[str, tuple[frozenset, str]] = {
     "create_order": (frozenset({"quantity", "tier", "as"}), "create an order on the target"),
     "pay": (frozenset({"card", "faults", "order", "deliver"}),

@@ -192,7 +192,8 @@ class ReceiverApp:
 
     def list_tiers(self, environ):
         return 200, {"data": [{"id": t.id, "price": t.price, "tokens": t.tokens, "currency": t.currency}
-                              for t in self.config.tiers], "site_codes": list(self.config.site_codes)}
+                              for t in self.config.tiers], "site_codes": list(self.config.site_codes),
+                     "commission_rate_bps": self.config.commission_rate_bps}
 
     def health(self, environ):
         self.db.read("SELECT 1")

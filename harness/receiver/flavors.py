@@ -23,6 +23,22 @@ FLAGS: Dict[str, str] = {
     "no_signature_tolerance": "accepts signatures of any age (replayed old deliveries pass)",
     "sdk_construct_event": "parses with the SDK's stripe.Webhook.construct_event, as the guide does",
 }
+# -- verdict work (issue 12): a receiver broken in a way the suite sees at once ------------
+FLAGS["double_allocate"] = "allocates twice per payment (a second allocation task under its own key)"
+# ------------------------------------------------------------------------------------------
+
+# -- money (docs/CONTRACT.md "## Money"): one flag per mistake that pays, allocates or
+# refunds the wrong amount. The outbox reads the first two, the webhook the others.
+MONEY_FLAGS: Dict[str, str] = {
+    "tokens_ignore_quantity": "allocates the tier's tokens once, whatever the order's quantity",
+    "commission_net_of_fees": "computes the commission on the amount net of Stripe's card fee "
+                              "(2.9% + 30), not on the order's amount",
+    "partial_refund_refunds": "marks the order refunded on any charge.refunded, even a partial one",
+    "checkout_unpaid_pays": "pays on checkout.session.completed whatever its payment_status (a delayed "
+                            "method's session completes unpaid)",
+    "ignore_amount": "pays without comparing the amount and currency received with the order's",
+}
+FLAGS.update(MONEY_FLAGS)
 
 FLAVORS: Dict[str, FrozenSet[str]] = {
     "reference": frozenset(),
@@ -40,6 +56,45 @@ FLAVORS: Dict[str, FrozenSet[str]] = {
     "flaw-drop-unknown-order": frozenset({"drop_unknown_order"}),
     "flaw-stale-failure-overrides": frozenset({"stale_failure_overrides"}),
     "flaw-no-signature-tolerance": frozenset({"no_signature_tolerance"}),
+}
+# -- verdict work (issue 12) ---------------------------------------------------------------
+# Every paid order gets two allocations: what the fail-fast benchmark (tests/bench/) runs
+# the suite against, since every scenario that pays an order can see it at once.
+FLAVORS["flaw-double-allocate"] = frozenset({"double_allocate"})
+# ------------------------------------------------------------------------------------------
+
+# Money flaws (issue 18): one flavour per mistake, named for the load helper and the proof suite.
+FLAVORS.update({
+    "flaw-wrong-tokens": frozenset({"tokens_ignore_quantity"}),
+    "flaw-commission-rate": frozenset({"commission_net_of_fees"}),
+    "flaw-partial-refund-refunds": frozenset({"partial_refund_refunds"}),
+    "flaw-checkout-unpaid-pays": frozenset({"checkout_unpaid_pays"}),
+    "flaw-ignore-amount": frozenset({"ignore_amount"}),
+})
+# The guide's success handler sets status='paid' from the event alone: it never compares
+# what Stripe received with what the order costs. (It handles no refund or Checkout event,
+# so the other money flags have nothing to act on there.)
+FLAVORS["guide"] = FLAVORS["guide"] | {"ignore_amount"}
+
+# -- load-test kinds (issue 12): one flaw per kind of event the load mix sends --------
+FLAGS.update({
+    "ignore_refunds": "does not handle charge.refunded (a refunded order stays paid)",
+    "ignore_disputes": "does not handle charge.dispute.created (a dispute is never recorded)",
+    "ignore_cancels": "does not handle payment_intent.canceled (a canceled order stays pending)",
+    "invalid_json_500": "parses the body without handling a parse error: a signed body that is not JSON gets 500 "
+                        "(Stripe retries it for days) instead of 400",
+})
+FLAVORS.update({
+    "flaw-ignore-refunds": frozenset({"ignore_refunds"}),
+    "flaw-ignore-disputes": frozenset({"ignore_disputes"}),
+    "flaw-ignore-cancels": frozenset({"ignore_cancels"}),
+    "flaw-invalid-json-500": frozenset({"invalid_json_500"}),
+})
+# flag -> the event type that flag's flavour leaves unhandled
+IGNORED_TYPES: Dict[str, str] = {
+    "ignore_refunds": "charge.refunded",
+    "ignore_disputes": "charge.dispute.created",
+    "ignore_cancels": "payment_intent.canceled",
 }
 
 # The guide's view whitelists three types, but its step 2.3 table marks charge.succeeded

@@ -11,6 +11,7 @@ import uuid
 from typing import Dict, List, Optional
 
 from . import store
+from .flavors import flags_for
 
 log = logging.getLogger("posx.receiver")
 
@@ -115,7 +116,7 @@ def create_order(config, db, intents: PaymentIntents, site_code: Optional[str], 
     }
     with db.transaction() as tx:
         store.insert_order(tx, order)
-        store.apply_pending(tx, order)
+        store.apply_pending(tx, order, flags_for(config.flavor))
         order = store.get_order(tx, order_id)
     return order
 
@@ -146,7 +147,7 @@ def bulk_create_orders(config, db, count: int, tier_id: Optional[str] = None, qu
         with db.transaction() as tx:
             for order in batch:
                 store.insert_order(tx, order)
-                store.apply_pending(tx, order)
+                store.apply_pending(tx, order, flags_for(config.flavor))
         created.extend(batch)
         batch.clear()
 

@@ -21,6 +21,7 @@ import time
 from typing import Optional
 
 from . import store
+from .flavors import flags_for
 
 log = logging.getLogger("posx.receiver")
 
@@ -43,6 +44,14 @@ class OutboxWorker:
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self.name = "outbox-%d" % os.getpid()
+        flags = flags_for(config.flavor)
+        # What an allocation and a commission are worth, as SQL over the order row ``o``
+        # (the set-based batch) and as Python (one task at a time). The reference: the
+        # order's tokens (tier tokens x quantity) and floor(amount x rate / 10000); a money
+        # flaw flavour swaps in its mistake (flavors.MONEY_FLAGS).
+        self.tokens_sql = "o.tokens / o.quantity" if "tokens_ignore_quantity" in flags else "o.tokens"
+        self.base_sql = "(o.amount - (o.amount * 29 / 1000 + 30))" if "commission_net_of_fees" in flags else "o.amount"
+        self.flags = flags
 
     # -- one step ----------------------------------------------------------------------
     def run_one(self) -> bool:
@@ -130,9 +139,9 @@ class OutboxWorker:
             insert = tx.all if verbose else tx.execute
             done = insert(
                 "INSERT INTO allocations (order_id, task_key, tokens, created_at) "
-                "SELECT o.id, t.dedup_key, o.tokens, ? FROM outbox t JOIN orders o ON o.id = t.order_id "
+                "SELECT o.id, t.dedup_key, %s, ? FROM outbox t JOIN orders o ON o.id = t.order_id "
                 "WHERE t.id IN (%s) AND t.kind = 'allocate_tokens' ON CONFLICT (task_key) DO NOTHING%s"
-                % (marks, " RETURNING order_id, tokens" if verbose else ""), [now] + ids)
+                % (self.tokens_sql, marks, " RETURNING order_id, tokens" if verbose else ""), [now] + ids)
             if verbose:
                 for order_id, tokens in done:
                     log.info("Allocated %d tokens for order %s", tokens, order_id)
@@ -142,9 +151,10 @@ class OutboxWorker:
             done = insert(
                 "INSERT INTO commissions (order_id, task_key, beneficiary, rate_bps, amount, created_at) "
                 "SELECT o.id, t.dedup_key, COALESCE(NULLIF(o.referrer, ''), 'house:' || o.site_code), ?, "
-                "o.amount * ? / 10000, ? FROM outbox t JOIN orders o ON o.id = t.order_id "
+                "%s * ? / 10000, ? FROM outbox t JOIN orders o ON o.id = t.order_id "
                 "WHERE t.id IN (%s) AND t.kind = 'calculate_commissions' ON CONFLICT (task_key) DO NOTHING%s"
-                % (marks, " RETURNING order_id, beneficiary, amount" if verbose else ""), [rate, rate, now] + ids)
+                % (self.base_sql, marks, " RETURNING order_id, beneficiary, amount" if verbose else ""),
+                [rate, rate, now] + ids)
             if verbose:
                 for order_id, beneficiary, amount in done:
                     log.info("Commission of %d to %s for order %s", amount, beneficiary, order_id)
@@ -153,14 +163,20 @@ class OutboxWorker:
             return len(ids)
 
     def _allocate(self, tx, order, task_key: str) -> None:
+        tokens = order["tokens"]
+        if "tokens_ignore_quantity" in self.flags:
+            tokens //= order["quantity"]
         if tx.execute("INSERT INTO allocations (order_id, task_key, tokens, created_at) VALUES (?, ?, ?, ?) "
-                      "ON CONFLICT (task_key) DO NOTHING", (order["id"], task_key, order["tokens"], store.now_iso())):
-            log.info("Allocated %d tokens for order %s", order["tokens"], order["id"])
+                      "ON CONFLICT (task_key) DO NOTHING", (order["id"], task_key, tokens, store.now_iso())):
+            log.info("Allocated %d tokens for order %s", tokens, order["id"])
 
     def _commission(self, tx, order, task_key: str) -> None:
         rate = self.config.commission_rate_bps
         beneficiary = order["referrer"] or "house:%s" % order["site_code"]
-        amount = order["amount"] * rate // 10000
+        base = order["amount"]
+        if "commission_net_of_fees" in self.flags:
+            base -= base * 29 // 1000 + 30
+        amount = base * rate // 10000  # floor: the fraction of a cent is never paid out
         if tx.execute("INSERT INTO commissions (order_id, task_key, beneficiary, rate_bps, amount, created_at) "
                       "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (task_key) DO NOTHING",
                       (order["id"], task_key, beneficiary, rate, amount, store.now_iso())):
@@ -176,7 +192,7 @@ class OutboxWorker:
             with self.db.transaction() as tx:
                 order = store.get_order(tx, order_id, lock=True)
                 if order is not None:
-                    applied += len(store.apply_pending(tx, order))
+                    applied += len(store.apply_pending(tx, order, self.flags))
         return applied
 
     def drain(self, max_steps: int = 100000) -> int:

@@ -110,6 +110,12 @@ MIGRATIONS = [
             value {bigint} NOT NULL DEFAULT 0
         )""",
     ],
+    # 2: the money an order shows (docs/CONTRACT.md, "## Money"): the cumulative refunds
+    # Stripe reports for its payment, and why a payment was not accepted.
+    [
+        "ALTER TABLE orders ADD COLUMN amount_refunded {bigint} NOT NULL DEFAULT 0",
+        "ALTER TABLE orders ADD COLUMN payment_error {text}",
+    ],
 ]
 
 

@@ -9,15 +9,15 @@ import dataclasses
 import json
 import logging
 from datetime import datetime, timezone
-from typing import Dict, List, Optional
+from typing import Dict, FrozenSet, List, Optional
 
-from .events import EventFacts, derive_status, read_event
+from .events import EventFacts, derive_status, mismatch, read_event
 
 log = logging.getLogger("posx.receiver")
 
 ORDER_COLUMNS = ("id", "site_code", "tier_id", "quantity", "amount", "currency", "tokens", "referrer", "status",
                  "stripe_payment_intent_id", "client_secret", "payment_method", "paid_at", "failed_at",
-                 "canceled_at", "refunded_at", "created_at", "updated_at")
+                 "canceled_at", "refunded_at", "created_at", "updated_at", "amount_refunded", "payment_error")
 _SELECT_ORDER = "SELECT %s FROM orders" % ", ".join(ORDER_COLUMNS)
 
 TASK_KINDS = ("allocate_tokens", "calculate_commissions")
@@ -84,38 +84,64 @@ class Outcome:
     changed: bool = False
 
 
-def apply_facts(tx, order: Dict, facts: EventFacts, force_failure: bool = False, now: Optional[str] = None) -> Outcome:
+# The order's fields an event can change (besides the derived status).
+PAYMENT_FIELDS = ("payment_method", "paid_at", "failed_at", "canceled_at", "refunded_at", "amount_refunded",
+                  "payment_error")
+
+
+def apply_facts(tx, order: Dict, facts: EventFacts, force_failure: bool = False, now: Optional[str] = None,
+                flags: FrozenSet[str] = frozenset()) -> Outcome:
     """Record the event's fact on ``order`` (already locked, or a stale snapshot for the
-    flawed flavours) and write the derived status."""
+    flawed flavours) and write the derived status. ``flags``: the flavour's flaws that
+    change the money rules (see flavors.py); empty for the reference."""
     now = now or now_iso()
-    fields = {k: order[k] for k in ("payment_method", "paid_at", "failed_at", "canceled_at", "refunded_at")}
+    fields = {k: order.get(k) for k in PAYMENT_FIELDS}
+    fields["amount_refunded"] = fields["amount_refunded"] or 0
     newly_paid = False
     fact = facts.fact
-    if fact in ("paid", "refunded") and not fields["paid_at"]:
-        # A refund implies the payment happened: an early charge.refunded pays too.
-        fields["paid_at"] = now
-        fields["payment_method"] = "stripe"
-        newly_paid = True
-    if fact == "refunded" and not fields["refunded_at"]:
-        fields["refunded_at"] = now
+    if fact == "checkout_unpaid" and "checkout_unpaid_pays" in flags:
+        fact = "paid"  # the flaw: a delayed method's "completed" read as money received
+    if fact in ("paid", "refunded") and not fields["paid_at"] and not fields["payment_error"]:
+        # A refund implies the payment happened: an early charge.refunded pays too. Either
+        # way the money received must be the order's, or nothing is paid (the contract's
+        # mismatch rule); a mismatch stays until a person decides.
+        error = None if "ignore_amount" in flags else mismatch(order["amount"], order["currency"], facts)
+        if error:
+            fields["payment_error"] = error
+            notify_admin(tx, "payment_mismatch", order["id"], "Payment for order %s not accepted (%s, event %s)"
+                         % (order["id"], error, facts.event_id))
+        else:
+            fields["paid_at"] = now
+            fields["payment_method"] = "stripe"
+            newly_paid = True
+    if fact == "refunded":
+        # charge.refunded carries the charge's cumulative amount_refunded: keep the largest
+        # seen, so a duplicate or an older event neither adds twice nor lowers it.
+        refunded = min(max(fields["amount_refunded"], facts.amount_refunded or 0), order["amount"])
+        grew = refunded > fields["amount_refunded"]
+        fields["amount_refunded"] = refunded
+        full = refunded >= order["amount"]
+        if fields["paid_at"] and not fields["refunded_at"] and (full or "partial_refund_refunds" in flags):
+            fields["refunded_at"] = now
+        if grew and not full:
+            notify_admin(tx, "partial_refund", order["id"],
+                         "Partial refund on order %s: %d of %d refunded" % (order["id"], refunded, order["amount"]))
     elif fact == "failed" and not fields["failed_at"]:
         fields["failed_at"] = now
     elif fact == "canceled" and not fields["canceled_at"]:
         fields["canceled_at"] = now
     elif fact == "dispute":
         record_dispute(tx, order, facts)
-    elif fact == "partial_refund":
-        notify_admin(tx, "partial_refund", order["id"],
-                     "Partial refund of %s on order %s" % (facts.obj.get("amount_refunded"), order["id"]))
-    status = derive_status(fields["paid_at"], fields["failed_at"], fields["canceled_at"], fields["refunded_at"])
+    status = derive_status(fields["paid_at"], fields["failed_at"], fields["canceled_at"], fields["refunded_at"],
+                           fields["payment_error"])
     if force_failure and fact == "failed":
         status = "failed"
-    changed = status != order["status"] or any(fields[k] != order[k] for k in fields)
+    changed = status != order["status"] or any(fields[k] != order.get(k) for k in fields)
     if changed:
         tx.execute("UPDATE orders SET status = ?, payment_method = ?, paid_at = ?, failed_at = ?, canceled_at = ?, "
-                   "refunded_at = ?, updated_at = ? WHERE id = ?",
+                   "refunded_at = ?, amount_refunded = ?, payment_error = ?, updated_at = ? WHERE id = ?",
                    (status, fields["payment_method"], fields["paid_at"], fields["failed_at"], fields["canceled_at"],
-                    fields["refunded_at"], now, order["id"]))
+                    fields["refunded_at"], fields["amount_refunded"], fields["payment_error"], now, order["id"]))
     if newly_paid:
         log.info("Payment succeeded for order %s", order["id"])
     if status != order["status"]:
@@ -162,7 +188,7 @@ def store_pending(tx, facts: EventFacts, payload: str) -> None:
                (facts.event_id, facts.type, facts.order_ref, facts.payment_intent, payload, now_iso()))
 
 
-def apply_pending(tx, order: Dict) -> List[str]:
+def apply_pending(tx, order: Dict, flags: FrozenSet[str] = frozenset()) -> List[str]:
     """Apply the kept events of ``order`` (locked by the caller) and forget them."""
     rows = tx.all("SELECT event_id, payload FROM pending_events WHERE order_ref = ? OR payment_intent_id = ? "
                   "ORDER BY received_at" + tx.for_update, (order["id"], order["stripe_payment_intent_id"]))
@@ -171,7 +197,7 @@ def apply_pending(tx, order: Dict) -> List[str]:
         if tx.execute("DELETE FROM pending_events WHERE event_id = ?", (event_id,)) != 1:
             continue  # another transaction took it
         facts = read_event(json.loads(payload))
-        outcome = apply_facts(tx, order, facts)
+        outcome = apply_facts(tx, order, facts, flags=flags)
         if outcome.newly_paid:
             enqueue_tasks(tx, order["id"])
         order = get_order(tx, order["id"])
@@ -199,6 +225,9 @@ def order_view(tx_or_db, order: Dict) -> Dict:
         "currency": order["currency"],
         "tier_id": order["tier_id"],
         "quantity": order["quantity"],
+        "tokens": order["tokens"],
+        "amount_refunded": order.get("amount_refunded") or 0,
+        "payment_error": order.get("payment_error"),
         "site_code": order["site_code"],
         "paid_at": order["paid_at"],
         "payment_method": order["payment_method"],

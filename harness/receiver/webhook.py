@@ -27,9 +27,9 @@ from simulator.signing import SignatureVerificationError, verify_header
 
 from . import store
 from .db import GroupCommit
-from .events import HANDLED_TYPES, EventFacts, read_event
+from .events import HANDLED_TYPES, EventFacts, InvalidEvent, read_event
 from .faults import NONE, Claimed, FaultHooks, WorkerCrash
-from .flavors import GUIDE_EVENT_TYPES, flags_for
+from .flavors import GUIDE_EVENT_TYPES, IGNORED_TYPES, flags_for
 
 log = logging.getLogger("posx.receiver")
 
@@ -70,6 +70,7 @@ class WebhookHandler:
         self.secret = config.webhook_secret
         self.tolerance = None if "no_signature_tolerance" in self.flags else config.signature_tolerance
         self.handled = GUIDE_EVENT_TYPES if "guide_event_types" in self.flags else frozenset(HANDLED_TYPES)
+        self.handled -= {etype for flag, etype in IGNORED_TYPES.items() if flag in self.flags}
         # Webhooks arriving together in this process share one SQLite transaction (see
         # GroupCommit). Not on PostgreSQL (row locks held across a group could deadlock with
         # another process's group), nor for the flawed flavours or with fault hooks on,
@@ -117,6 +118,8 @@ class WebhookHandler:
             facts = read_event(_loads(body))
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # InvalidEvent and JSONDecodeError are ValueErrors; RecursionError: arrays nested thousands deep
             log.error("Invalid payload: %s", exc)
+            if "invalid_json_500" in self.flags and not isinstance(exc, InvalidEvent):
+                return (500, {"error": "Internal server error"}), None  # the flaw: an unhandled parse error
             return INVALID_PAYLOAD, None
         if log.isEnabledFor(logging.INFO):  # cached by logging; skips formatting under load
             log.info("Received Stripe webhook: %s", facts.type)
@@ -209,12 +212,18 @@ class WebhookHandler:
             return "pending", None
         if "mark_before_process" in flags:
             store.set_event_status(tx, facts.event_id, "processed", order["id"])
-        outcome = store.apply_facts(tx, order, facts, force_failure="stale_failure_overrides" in flags, now=now)
+        outcome = store.apply_facts(tx, order, facts, force_failure="stale_failure_overrides" in flags, now=now,
+                                    flags=flags)
         if "tasks_outside_tx" not in flags:
             if claimed.crash:
                 self._crash()
             if outcome.newly_paid:
                 store.enqueue_tasks(tx, order["id"], facts.event_id if "tasks_per_event" in flags else None, now)
+                if "double_allocate" in flags:
+                    # flaw-double-allocate: a second allocation task under a key of its own.
+                    tx.execute("INSERT INTO outbox (order_id, kind, dedup_key, status, attempts, created_at) "
+                               "VALUES (?, 'allocate_tokens', ?, 'ready', 0, ?) ON CONFLICT (dedup_key) DO NOTHING",
+                               (order["id"], "allocate_tokens:%s:again" % order["id"], now))
             return "processed", None
         return "processed", order["id"] if outcome.newly_paid else None
 

@@ -1,4 +1,9 @@
-"""Checkout Sessions (mode=payment) and the test helper that pays one."""
+"""Checkout Sessions (mode=payment) and the test helper that pays one.
+
+The test helper pays with a test card (the session is paid at once) or with an ACH Direct
+Debit test payment method (``pm_usBankAccount_*``, see ``bank_debits.py``): the session
+completes ``unpaid`` and the bank's answer follows as ``checkout.session.async_payment_*``.
+"""
 from __future__ import annotations
 
 from typing import Optional
@@ -6,7 +11,7 @@ from typing import Optional
 from simulator.errors import InvalidRequestError, ResourceMissingError, StateError
 from simulator.objects import builders, clone
 
-from . import cards
+from . import bank_debits, cards
 from . import params as P
 from .payments import check_amount
 
@@ -25,7 +30,7 @@ class CheckoutMixin:
         if not items:
             raise InvalidRequestError("Missing required param: line_items.", param="line_items")
         for t in p.get("payment_method_types") or []:
-            if t != "card":
+            if t not in ("card", "us_bank_account"):
                 raise InvalidRequestError('The payment method type "%s" is invalid.' % t,
                                           param="payment_method_types")
         with self.lock:
@@ -53,6 +58,8 @@ class CheckoutMixin:
                 allow_promotion_codes=p.get("allow_promotion_codes"),
                 ui_mode=p.get("ui_mode") or "hosted",
                 payment_method_collection=p.get("payment_method_collection", "if_required"))
+            if p.get("payment_method_types"):
+                session["payment_method_types"] = list(p["payment_method_types"])
             if session["ui_mode"] != "hosted":
                 session["url"] = None
                 session["client_secret"] = "%s_secret_%s" % (cs_id, self.token(24))
@@ -152,6 +159,9 @@ class CheckoutMixin:
                 session["payment_intent"] = pi["id"]
                 self.checkout_sessions.add_key("payment_intent", pi["id"], id)
                 self.record_event("payment_intent.created", pi, request=request)
+            bank = bank_debits.BY_TOKEN.get(p.get("payment_method"))
+            if bank is not None:
+                return self._complete_by_bank_debit(session, pi, bank, email, request)
             if p.get("payment_method"):
                 pm = self._resolve_payment_method(p["payment_method"])
             else:
@@ -162,15 +172,62 @@ class CheckoutMixin:
             self._confirm(pi, {}, request, pm, on_success=lambda: self._complete_session(session, pm, request))
             return self._answer(session)
 
-    def _complete_session(self, session: dict, pm: dict, request: Optional[dict]) -> None:
+    def _complete_session(self, session: dict, pm: dict, request: Optional[dict],
+                          payment_status: str = "paid") -> None:
         billing = pm["billing_details"]
         session.update(
-            status="complete", payment_status="paid",
+            status="complete", payment_status=payment_status,
             customer_details={"address": dict(billing["address"]), "email": billing["email"],
                               "name": billing["name"], "phone": billing["phone"],
                               "tax_exempt": "none", "tax_ids": []},
             collected_information={"shipping_details": None})
         self.record_event("checkout.session.completed", session, request=request)
+
+    def _complete_by_bank_debit(self, session: dict, pi: dict, bank: "bank_debits.TestBankAccount",
+                                email: Optional[str], request: Optional[dict]) -> dict:
+        """The customer completes Checkout with a bank debit: ``charge.pending``,
+        ``payment_intent.processing``, ``checkout.session.completed`` (unpaid) now; the bank's
+        answer (decided by the test account) in events ``SETTLE_DELAY`` later."""
+        if session["currency"] != "usd":
+            raise InvalidRequestError("ACH Direct Debit (us_bank_account) only supports usd; this Checkout "
+                                      "Session is in %s." % session["currency"], param="payment_method")
+        now = int(self.clock.now())
+        pm = bank_debits.payment_method(self.new_id("pm"), now, bank, self.fingerprint(bank.account_number),
+                                        self.fake_billing(email))
+        self._add("payment_methods", pm)
+        charge = bank_debits.charge(self.related_id("ch", pi["id"]), now, pi, pm, self.new_id("mandate"))
+        self._add("charges", charge)
+        pi.update(status="processing", payment_method=pm["id"], payment_method_types=["us_bank_account"],
+                  latest_charge=charge["id"], last_payment_error=None, next_action=None)
+        self.record_event("charge.pending", charge, request=request)
+        self.record_event("payment_intent.processing", pi, request=request)
+        self._complete_session(session, pm, request, payment_status="unpaid")
+        answer = clone(session)  # the helper answers with the session as the customer left it: unpaid
+        delay = bank_debits.SETTLE_DELAY
+        if bank.failure_code is None:
+            amount = pi["amount"]
+            txn = builders.balance_transaction(
+                self.related_id("txn", pi["id"]), now, amount, charge["currency"], charge["id"], "charge",
+                fee=min(amount * 8 // 1000, 500), description=charge["description"],  # ACH: 0.8%, capped at $5
+                available_on=now + 4 * 86400)
+            self._add("balance_transactions", txn)
+            charge.update(status="succeeded", paid=True, balance_transaction=txn["id"])
+            self.record_event("charge.succeeded", charge, delay=delay)
+            pi.update(status="succeeded", amount_received=amount)
+            self.record_event("payment_intent.succeeded", pi, delay=delay)
+            session.update(payment_status="paid")
+            self.record_event("checkout.session.async_payment_succeeded", session, delay=delay)
+        else:
+            charge.update(status="failed", paid=False, failure_code=bank.failure_code,
+                          failure_message=bank.failure_message)
+            charge["outcome"].update(network_status="declined_by_network", reason=bank.failure_code,
+                                     seller_message=bank.failure_message, type="issuer_declined")
+            self.record_event("charge.failed", charge, delay=delay)
+            pi.update(status="requires_payment_method", payment_method=None,
+                      last_payment_error=bank_debits.failure_error(bank, charge["id"], clone(pm)))
+            self.record_event("payment_intent.payment_failed", pi, delay=delay)
+            self.record_event("checkout.session.async_payment_failed", session, delay=delay)
+        return answer
 
     def _open_session_paying(self, pi_id: str) -> Optional[dict]:
         """The open Checkout Session whose payment is ``pi_id``, if any."""

@@ -34,6 +34,9 @@ REGISTRY = {
     "dispute_lost": "dispute_lost.json",
     "dispute_accepted": "dispute_accepted.json",
     "dispute_inquiry": "dispute_inquiry.json",
+    "partial_refunds": "partial_refunds.json",
+    "checkout.session.async_payment_succeeded": "checkout.session.async_payment_succeeded.json",
+    "checkout.session.async_payment_failed": "checkout.session.async_payment_failed.json",
 }
 
 ALIASES = {

@@ -60,7 +60,7 @@ def test_run_selected_tag_passes_with_junit_and_json(tmp_path):
     assert 'tests="2"' in junit.read_text()
 
 
-def test_external_target_without_counts_skips_those_checks(receiver, tmp_path):
+def test_external_target_without_counts_does_not_check_what_needs_them(receiver, tmp_path):
     server, port = receiver
     profile = tmp_path / "posx.yaml"
     profile.write_text("headers: {Authorization: 'Bearer posx-test-token', X-Site-Code: NA}\n"
@@ -70,19 +70,20 @@ def test_external_target_without_counts_skips_those_checks(receiver, tmp_path):
                "--sim-port", str(port), "-k", "test_success_pays_once or test_cancel", "--json")
     doc = json.loads(proc.stdout)
     outcomes = {s["name"].split("::")[-1]: s for s in doc["scenarios"]}
-    assert outcomes["test_success_pays_once"]["outcome"] == "skipped", outcomes
+    assert outcomes["test_success_pays_once"]["outcome"] == "not_checked", outcomes
     assert "no JSON path for allocations" in outcomes["test_success_pays_once"]["message"]
     assert "checked what it can show: status, paid_at" in outcomes["test_success_pays_once"]["message"]
-    assert proc.returncode == 0, proc.stderr
+    assert "allocates tokens twice" in outcomes["test_success_pays_once"]["catches"]
+    assert proc.returncode == 4, proc.stderr
 
 
-def test_wrong_secret_against_external_target_fails_with_report(receiver):
+def test_wrong_secret_against_external_target_is_a_usage_error(receiver):
     server, port = receiver
     proc = cli("run", "--target-url", server.url, "--api-token", "posx-test-token", "--tier", "tier_starter",
                "--webhook-secret", "whsec_not_the_deployed_one", "--sim-port", str(port), "--timeout", "1",
                "-k", "test_success_pays_once")
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "the target showed:" in proc.stdout and "-> 400 failed" in proc.stdout
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "--webhook-secret: the target refused an event signed with it" in proc.stderr
 
 
 @pytest.mark.parametrize("args, code, words", [
@@ -133,7 +134,7 @@ def test_doctor_unreachable_exit_3():
 
 
 def test_python_adapter_by_dotted_path_and_user_scenarios():
-    """A class named by dotted path drives the target; what it cannot do is skipped with its
+    """A class named by dotted path drives the target; what it cannot do is not checked, with its
     reason; a user's own scenario file runs with the plugin's fixtures."""
     proc = cli("run", "--adapter", "tests.harness.examples.sample_adapter:NoHooksTarget",
                "--webhook-secret", SECRET, "--scenarios", "tests/harness/examples/user_scenario.py",
@@ -142,19 +143,19 @@ def test_python_adapter_by_dotted_path_and_user_scenarios():
     outcomes = {s["name"].split("::")[-1]: s for s in doc["scenarios"]}
     assert outcomes["test_user_pays_two_orders"]["outcome"] == "passed", outcomes
     retry = [s for name, s in outcomes.items() if name.startswith("test_stripe_retry_finishes_the_job_once")]
-    assert len(retry) == 3 and all(s["outcome"] == "skipped" for s in retry), retry
+    assert len(retry) == 3 and all(s["outcome"] == "not_checked" for s in retry), retry
     assert all("the sample adapter offers no fault hooks" in s["message"] for s in retry), retry
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 4, proc.stderr
 
 
 def test_inject_mode_adopts_intents_made_elsewhere():
     """The bundled receiver makes its intents locally (MOCK_STRIPE); the simulator adopts
-    them by id and pays them; the scenario that needs api mode is skipped, saying so."""
+    them by id and pays them; the scenario that needs api mode is not checked, saying so."""
     proc = cli("run", "--mode", "inject", "-n", "1", "-t", "smoke", "-t", "race", "-t", "refund", "--json")
     doc = json.loads(proc.stdout)
     outcomes = {s["name"].split("::")[-1]: s for s in doc["scenarios"]}
     assert outcomes["test_success_pays_once"]["outcome"] == "passed", outcomes
     assert outcomes["test_refund_after_payment"]["outcome"] == "passed", outcomes
-    assert outcomes["test_event_before_its_order_exists"]["outcome"] == "skipped"
+    assert outcomes["test_event_before_its_order_exists"]["outcome"] == "not_checked"
     assert "only be staged in api mode" in outcomes["test_event_before_its_order_exists"]["message"]
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 4, proc.stderr

@@ -53,8 +53,12 @@ def test_reference_receiver_passes_invariants_and_thresholds(tmp_path):
     assert (code, verdict["failures"]) == (0, [])
     inv = verdict["invariants"]
     # One order per flow; --rate paces the flows (60/s for 3 s, plus the users' first ones).
-    assert 20 <= inv["orders"] <= 60 * 3 * 1.25 + 8, inv
-    assert inv["forged"] >= 1 and inv["server_errors"] == 0
+    # The floor is each user's first flow only: on a loaded machine the rate is not reached,
+    # and how fast the run went is the thresholds' business, not this test's.
+    assert 8 <= inv["orders"] <= 60 * 3 * 1.25 + 8, inv
+    # The default mix injects failures (the embedded receiver serves its fault hooks for it):
+    # the only 5xx are those, each redelivered.
+    assert inv["forged"] >= 1 and inv["server_errors"] <= inv["injected"]
     assert verdict["webhook"]["requests"] > inv["orders"]
     assert (tmp_path / "report.html").stat().st_size > 0
     assert "webhook payment_intent.succeeded" in (tmp_path / "stats_stats.csv").read_text()

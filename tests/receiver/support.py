@@ -35,8 +35,9 @@ def new_id(prefix: str) -> str:
 
 def payment_intent(order: Dict, status: str = "succeeded", **extra) -> Dict:
     obj = copy.deepcopy(OBSERVED_OBJECTS.get("payment_intent.succeeded", {"object": "payment_intent"}))
-    obj.update(id=order["stripe_payment_intent_id"], amount=order["amount"], status=status,
-               metadata={"order_id": order["id"]}, amount_received=order["amount"] if status == "succeeded" else 0)
+    obj.update(id=order["stripe_payment_intent_id"], amount=order["amount"], currency=order.get("currency", "usd"),
+               status=status, metadata={"order_id": order["id"]},
+               amount_received=order["amount"] if status == "succeeded" else 0)
     obj.update(extra)
     return obj
 
@@ -46,6 +47,8 @@ def charge(order: Dict, status: str = "succeeded", charge_id: Optional[str] = No
     obj = copy.deepcopy(OBSERVED_OBJECTS.get(key, {"object": "charge"}))
     # Stripe copies the intent's metadata onto its charges; the pi id is what we rely on.
     obj.update(id=charge_id or "ch_" + order["stripe_payment_intent_id"][3:], amount=order["amount"], status=status,
+               currency=order.get("currency", "usd"), captured=status == "succeeded",
+               amount_captured=order["amount"] if status == "succeeded" else 0,
                payment_intent=order["stripe_payment_intent_id"], metadata={"order_id": order["id"]})
     obj.update(extra)
     return obj

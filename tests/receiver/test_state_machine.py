@@ -171,7 +171,8 @@ def test_checkout_session_completed_pays_by_client_reference(make_client):
     client = make_client()
     order = client.create_order()
     session = {"id": "cs_test_1", "object": "checkout.session", "payment_status": "unpaid", "status": "complete",
-               "client_reference_id": order["id"], "payment_intent": None, "metadata": {}}
+               "client_reference_id": order["id"], "payment_intent": None, "metadata": {},
+               "amount_total": order["amount"], "currency": "usd"}
     assert client.deliver(event("checkout.session.completed", session))[0] == 200
     assert client.get_order(order["id"])["status"] == "pending"  # completed, not paid yet
     session = dict(session, payment_status="paid")

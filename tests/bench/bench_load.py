@@ -1,13 +1,17 @@
 """Benchmark of the load test itself: how fast Locust drives the reference receiver, what
 signing as it goes costs, and what wrk does with the same requests.
 
-    .venv/bin/python -m loadtests.bench [--duration 10] [--users 16] [--repeat 2]
+    .venv/bin/python tests/bench/bench_load.py [--duration 10] [--users 16] [--repeat 2]
+
+(It lives with the other benchmarks, not in ``loadtests``: it serves the harness's reference
+receiver, and ``loadtests`` imports nothing from ``harness``.)
 
 Serves the reference receiver (gunicorn, 2 workers, SQLite, no fault hooks) and seeds
 fresh orders straight into its database for every run, then a minimal receiver (gunicorn
 with uvicorn's worker, signature check only) where the load generator is the bottleneck. Against each:
 
-- Locust, default mix, every event signed when sent (what a load test does);
+- Locust, the payments mix (``loadtests.mix.PAYMENTS_MIX``: the first load tests' default,
+  kept so the figures compare across sessions), every event signed when sent;
 - Locust, the same mix pre-signed before the start (``--presigned``): the ceiling;
 - wrk with the same kind of pre-signed requests (flows flattened, one connection per user).
 
@@ -30,7 +34,9 @@ import tempfile
 import time
 from typing import Dict, List
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 SECRET = "whsec_loadbench_" + "c" * 24
 
 # Each wrk thread sends its own slice of the requests (its index comes from setup()).
@@ -102,8 +108,8 @@ class MinimalReceiver:
         env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2",
-                                          "-k", "uvicorn_worker.UvicornWorker",
-                                          "-b", "127.0.0.1:%d" % self.port, "loadtests.bench:minimal_app"],
+                                          "-k", "uvicorn_worker.UvicornWorker", "--pythonpath", BENCH_DIR,
+                                          "-b", "127.0.0.1:%d" % self.port, "bench_load:minimal_app"],
                                          env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -139,11 +145,13 @@ def seed_orders(config, db, count: int, path: str) -> None:
 def locust_run(url: str, orders_path: str, workdir: str, name: str, users: int, duration: int,
                presigned: int = 0, invariants: bool = True) -> Dict:
     from harness.cli.load import locust_command
+    from loadtests.mix import PAYMENTS_MIX, format_mix
 
     report = os.path.join(workdir, name + ".json")
     values = {"users": users, "spawn_rate": users, "duration": "%ds" % duration, "stop_timeout": 2, "rate": 0,
               "webhook_secret": SECRET, "orders_file": orders_path, "check_report": report,
-              "presigned": presigned or None, "seed": 1, "check_invariants": invariants}
+              "presigned": presigned or None, "seed": 1, "check_invariants": invariants,
+              "mix": format_mix(PAYMENTS_MIX)}
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     out = subprocess.run(locust_command(values, url), env=env, capture_output=True, text=True, timeout=duration + 180)
     with open(report, encoding="utf-8") as fh:
@@ -163,17 +171,17 @@ def locust_run(url: str, orders_path: str, workdir: str, name: str, users: int, 
 
 
 def wrk_requests(url: str, orders_path: str, path: str) -> int:
-    """The default mix's requests, pre-signed, flattened, one per line: signature TAB body."""
+    """The payments mix's requests, pre-signed, flattened, one per line: signature TAB body."""
     from simulator.rng import SeededRandom
     from loadtests.events import EventFactory
     from loadtests.flows import plan
-    from loadtests.mix import DEFAULT_MIX
+    from loadtests.mix import PAYMENTS_MIX
     from loadtests.orders import read_orders_file
     from loadtests.signer import Signer
 
     rng = SeededRandom(2)
     factory, signer = EventFactory(rng.child()), Signer(SECRET, rng.child())
-    kinds = [k for k, w in DEFAULT_MIX.items() for _ in range(w)]
+    kinds = [k for k, w in PAYMENTS_MIX.items() for _ in range(w)]
     n = 0
     with open(path, "w", encoding="utf-8") as fh:
         for order in read_orders_file(orders_path):
