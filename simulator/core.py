@@ -101,6 +101,9 @@ class Simulator:
         if state.get("format") != STATE_FORMAT:
             raise ValueError("state format %r is not supported (expected %d)" % (state.get("format"), STATE_FORMAT))
         self.backend.restore(state["backend"])
+        if hasattr(self.backend, "after_restart"):
+            # The same seed would mint the restored objects' ids again (they were overwritten).
+            self.backend.after_restart(len(state["backend"].get("events", ())) + 1)
         # Simulated time never runs backwards across a restart: events keep their order.
         behind = state.get("clock_now", 0) - self.clock.now()
         if behind > 0:
@@ -127,7 +130,14 @@ class Simulator:
         return path
 
     def load_state(self, path: Optional[str] = None) -> None:
+        """Load a state file: a whole-state JSON (``save_state``) or a journaled one
+        (``stripe-sim serve --state-file``, ``simulator.persistence.DurableStore``)."""
         path = path or self.state_file
+        from simulator.persistence import is_journaled, load_into
+
+        if is_journaled(path):
+            load_into(self, path)
+            return
         with open(path, encoding="utf-8") as f:
             try:
                 state = json.load(f)

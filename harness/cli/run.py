@@ -74,7 +74,9 @@ def pytest_args(args: argparse.Namespace, settings: dict, workers: int) -> list:
     import scenarios
 
     paths = [str(Path(scenarios.__file__).parent)] + list(args.scenarios)
-    out = paths + ["-p", "no:cacheprovider", "-p", "no:locust", "-o", "addopts="]
+    # pytest-django would set up the team's Django project inside the harness's own run when
+    # DJANGO_SETTINGS_MODULE is set in the shell (a Django team's usual environment).
+    out = paths + ["-p", "no:cacheprovider", "-p", "no:locust", "-p", "no:django", "-o", "addopts="]
     by_name = {s.name: s for s in SETTINGS}
     for name, value in settings.items():
         if value is not None:

@@ -5,6 +5,15 @@ Every object gets a sequence number at creation; a collection keeps ids by seque
 filters by bisection) and per-filter indexes (e.g. charges by ``payment_intent``, events by
 ``type``) as sorted lists of sequence numbers. A list request is a handful of bisections and
 one slice, never a scan, so the 20,000th payment lists as fast as the first.
+
+Objects can be dropped (retention, the payments cap, a deleted endpoint): ``discard`` leaves
+a tombstone (``None``) at the object's sequence number, which list pages step over, and the
+collection renumbers itself once tombstones outnumber live objects, so dropping is O(1)
+amortized and memory follows what is kept, not what was ever made.
+
+Each collection also says what changed since the end of the last action (``flush(changes)``):
+that is what the durable state journal writes, so any collection registered in the
+backend is persisted without code of its own.
 """
 from __future__ import annotations
 
@@ -49,6 +58,8 @@ def compact_loads(text):
     return json.loads(text)
 
 DEFAULT_LIMIT = 10
+# Tombstones tolerated beyond the live count before a collection renumbers itself.
+REBUILD_SLACK = 4096
 
 
 class Index:
@@ -64,6 +75,10 @@ class Index:
         self.seq: dict[str, int] = {}
         self.created: list[float] = []
         self.by: dict[str, dict[str, list[int]]] = {key: {} for key in self.keys}
+        self.dead = 0  # tombstones in ``order``
+        self.rebuilds = 0
+        self._dirty: dict[str, None] = {}  # ids handed out to change since the last flush
+        self._gone: list[str] = []  # ids discarded since the last flush
 
     def __contains__(self, obj_id: str) -> bool:
         return obj_id in self.objects
@@ -73,7 +88,10 @@ class Index:
 
     def get(self, obj_id: str) -> Optional[dict]:
         """The stored object itself, to change (under the backend lock)."""
-        return self.objects.get(obj_id)
+        obj = self.objects.get(obj_id)
+        if obj is not None:
+            self._dirty[obj_id] = None  # it may change: the journal writes it at flush
+        return obj
 
     def read(self, obj_id: str) -> Optional[dict]:
         """A copy of the object, to hand out."""
@@ -88,10 +106,19 @@ class Index:
         return self.objects.get(obj_id)
 
     def values(self) -> list:
-        return [self.read(i) for i in self.order if i in self.objects]
+        return [self.read(i) for i in self.order if i is not None and i in self.objects]
 
-    def flush(self) -> None:
-        pass
+    def flush(self, changes: Optional[list] = None) -> None:
+        """End of an action: ``changes`` (when given) gets ``(id, json text)`` for each object
+        that may have changed and ``(id, None)`` for each one dropped."""
+        if changes is not None:
+            for obj_id in self._dirty:
+                obj = self.objects.get(obj_id)
+                if obj is not None:
+                    changes.append((obj_id, compact_dumps(obj)))
+            changes.extend((obj_id, None) for obj_id in self._gone)
+        self._dirty.clear()
+        self._gone.clear()
 
     def add(self, obj, obj_id: Optional[str] = None, created: Optional[float] = None,
             **keys: Optional[str]) -> None:
@@ -110,6 +137,7 @@ class Index:
         for key, value in keys.items():
             if value is not None:
                 self.by[key].setdefault(value, []).append(seq)
+        self._dirty[obj_id] = None
 
     def by_key_of(self, obj_id: str, key: str = "parent") -> Optional[str]:
         """The value ``obj_id`` is indexed under for ``key`` (None: not indexed)."""
@@ -122,7 +150,8 @@ class Index:
 
     def ids_with(self, key: str, value: str) -> list:
         """Ids of the objects indexed under ``key`` = ``value``, oldest first."""
-        return [self.order[seq] for seq in self.by[key].get(value, [])]
+        order = self.order
+        return [order[seq] for seq in self.by[key].get(value, []) if order[seq] is not None]
 
     def add_key(self, key: str, value: str, obj_id: str) -> None:
         """Index an object under a filter value it gained after creation."""
@@ -133,13 +162,41 @@ class Index:
             seqs.insert(pos, seq)
 
     def remove(self, obj_id: str) -> None:
-        """Rare (deleted webhook endpoints): rebuilds the collection."""
-        objects = [self.read(i) for i in self.order if i != obj_id and i in self.objects]
-        keyed = {i: {k: v for k, vals in self.by.items() for v, seqs in vals.items()
-                     if self.seq[i] in seqs} for i in self.order}
-        self.clear()
-        for obj in objects:
-            self.add(obj, **keyed.get(obj["id"], {}))
+        """A deleted object (webhook endpoints)."""
+        self.discard(obj_id)
+
+    def discard(self, obj_id: str) -> bool:
+        """Drop an object: O(1), a tombstone stays at its sequence number until the next
+        renumbering. Its entries in ``by`` go then too (list pages skip them meanwhile)."""
+        seq = self.seq.pop(obj_id, None)
+        if seq is None:
+            return False
+        del self.objects[obj_id]
+        self._dirty.pop(obj_id, None)
+        self._gone.append(obj_id)
+        self.order[seq] = None
+        self.dead += 1
+        if self.dead > len(self.objects) + REBUILD_SLACK:
+            self._rebuild()
+        return True
+
+    def _rebuild(self) -> None:
+        """Renumber without the tombstones (O(live), once per as many drops: O(1) amortized)."""
+        order, created = self.order, self.created
+        live = [s for s, i in enumerate(order) if i is not None]
+        remap = dict(zip(live, range(len(live))))
+        self.order = [order[s] for s in live]
+        self.created = [created[s] for s in live]
+        self.seq = dict(zip(self.order, range(len(self.order))))
+        for key, values in self.by.items():
+            kept = {}
+            for value, seqs in values.items():
+                moved = [remap[s] for s in seqs if s in remap]
+                if moved:
+                    kept[value] = moved
+            self.by[key] = kept
+        self.dead = 0
+        self.rebuilds += 1
 
     def cursor_seq(self, obj_id: str, param: str) -> int:
         seq = self.seq.get(obj_id)
@@ -185,11 +242,26 @@ class Index:
                                     render, where)
         picked: list[int] = []
         total = 0
+        ascending = before is not None and after is None
+        order = self.order
         for seqs in sources:
             i_lo = bisect.bisect_left(seqs, lo)
             i_hi = bisect.bisect_left(seqs, hi)
+            if self.dead:
+                # Tombstones in range: walk from the page's end, counting only live objects,
+                # until one more than a page is found (enough to know has_more).
+                taken = []
+                for i in (range(i_lo, i_hi) if ascending else range(i_hi - 1, i_lo - 1, -1)):
+                    s = seqs[i]
+                    if order[s] is not None:
+                        taken.append(s)
+                        if len(taken) > limit:
+                            break
+                total += len(taken)
+                picked.extend(taken)
+                continue
             total += max(0, i_hi - i_lo)
-            if before is not None and after is None:
+            if ascending:
                 picked.extend(seqs[i_lo:min(i_hi, i_lo + limit)])
             else:
                 picked.extend(seqs[max(i_lo, i_hi - limit):i_hi])
@@ -201,7 +273,7 @@ class Index:
         picked.reverse()
         data = []
         for seq in picked:
-            obj = self._export(self.order[seq], render)
+            obj = self._export(order[seq], render)
             if obj is not None:
                 data.append(obj)
         return {"object": "list", "data": data, "has_more": total > limit, "url": self.url}
@@ -214,6 +286,8 @@ class Index:
             seqs.reverse()
         matched = []
         for seq in seqs:
+            if self.order[seq] is None:
+                continue
             obj = self._peek(self.order[seq])
             if obj is not None and where(obj):
                 matched.append(self.order[seq])
@@ -283,8 +357,22 @@ class CompactIndex(Index):
     def _peek(self, obj_id: str):
         return self.read(obj_id)
 
-    def flush(self) -> None:
+    def discard(self, obj_id: str) -> bool:
+        self.live.pop(obj_id, None)
+        return super().discard(obj_id)
+
+    def flush(self, changes: Optional[list] = None) -> None:
         if self.live:
+            objects = self.objects
             for obj_id, obj in self.live.items():
-                self.objects[obj_id] = compact_dumps(obj)
+                text = compact_dumps(obj)
+                # Objects only read for an update that did not happen are not journaled.
+                if changes is not None and objects.get(obj_id) != text:
+                    changes.append((obj_id, text))
+                objects[obj_id] = text
             self.live.clear()
+        if self._gone:
+            if changes is not None:
+                changes.extend((obj_id, None) for obj_id in self._gone)
+            self._gone.clear()
+        self._dirty.clear()

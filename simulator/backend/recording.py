@@ -36,13 +36,16 @@ class EventsMixin:
         self._pending: collections.deque = collections.deque()
         self._dispatch_lock = threading.RLock()
         self._dispatching = threading.local()
-        self._events = Index("event", "/v1/events", keys=("type",))
+        # By payment intent too: the payments cap drops a payment's events with it.
+        self._events = Index("event", "/v1/events", keys=("type", "payment_intent"))
         self._subscribers: Optional[dict[str, int]] = None
 
     def _reset_events(self) -> None:
         self._events.clear()
         self._pending.clear()
         self._subscribers = None
+        self._tx_events.clear()
+        self._tx_acks.clear()
 
     @property
     def events(self) -> dict[str, EventRecord]:
@@ -70,9 +73,11 @@ class EventsMixin:
                 event_id, type, int(now), compact_dumps(obj), previous_attributes=previous_attributes,
                 request=request, available_at=now + max(0.0, float(delay)), payment_intent=intent,
                 object_ids=ids, pending_webhooks=self._subscriber_count(type),
-                seq=len(self._events.order))
-            self._events.add(record, obj_id=event_id, created=record.created, type=type)
+                seq=self._event_n)
+            self._event_n += 1
+            self._events.add(record, obj_id=event_id, created=record.created, type=type, payment_intent=intent)
             self._pending.append(record)
+            self._tx_events.append(record)
         return record
 
     def _dispatch_pending(self) -> None:
@@ -91,6 +96,8 @@ class EventsMixin:
                             fn(record)
                         except Exception:  # a broken listener must not break the API
                             log.exception("event listener %r failed on %s", fn, record.id)
+                    # In recording order: the delivery engine's checkpoint covers events up to here.
+                    self._dispatched_n = record.seq + 1
             finally:
                 self._dispatching.active = False
 
@@ -117,6 +124,7 @@ class EventsMixin:
                 raise ResourceMissingError("No such event: '%s'" % event_id)
             if record.pending_webhooks > 0:
                 record.pending_webhooks -= 1
+                self._tx_acks[event_id] = record.pending_webhooks
             return record.pending_webhooks
 
     # -- API ------------------------------------------------------------------------
@@ -151,11 +159,13 @@ class EventsMixin:
 
     # -- snapshot -------------------------------------------------------------------
     def _events_state(self) -> list:
-        return [self._events.objects[i].to_state() for i in self._events.order]
+        return [rec.to_state() for rec in self._events.objects.values()]
 
     def _restore_events(self, states: list) -> None:
         self._events.clear()
         self._pending.clear()
         for seq, state in enumerate(states):
             record = EventRecord.from_state(state, seq)
-            self._events.add(record, obj_id=record.id, created=record.created, type=record.type)
+            self._events.add(record, obj_id=record.id, created=record.created, type=record.type,
+                             payment_intent=record.payment_intent)
+        self._event_n = self._dispatched_n = len(states)

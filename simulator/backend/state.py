@@ -1,4 +1,10 @@
-"""The backend's core: the state lock, id minting, collections, reset and snapshot."""
+"""The backend's core: the state lock, id minting, collections, reset and snapshot.
+
+At the end of each outermost hold of the lock (one API action) the backend stores the
+objects it changed as JSON text and, when a journal is attached (``--state-file``), writes
+one line with exactly those changes (``journaling.JournalingMixin``) before the action
+returns: durable state costs what the action changed, never the size of the state.
+"""
 from __future__ import annotations
 
 import base64
@@ -11,7 +17,9 @@ from simulator.errors import ResourceMissingError
 from simulator.objects import builders, clone
 from simulator.rng import ALPHANUMERIC, SeededRandom
 
-from .lists import CompactIndex, Index
+from .journaling import JournalingMixin, TrackedDict
+from .lists import CompactIndex, Index, compact_dumps
+from .retention import RetentionMixin
 
 BILLING_POOL = 512
 _PAIRS = [a + b for b in ALPHANUMERIC for a in ALPHANUMERIC]
@@ -92,11 +100,11 @@ COLLECTIONS = {
 }
 
 
-class BackendState:
+class BackendState(JournalingMixin, RetentionMixin):
     def __init__(self, rng: Optional[SeededRandom] = None, clock: Optional[Clock] = None):
         self._parent_rng = rng if rng is not None else SeededRandom()
         self.clock = clock if clock is not None else Clock()
-        self.lock = StateLock(self._store_changes, self._dispatch_pending)
+        self.lock = StateLock(self._store_changes, self._after_hold)
         # The backend's own stream, fixed at construction: reset() replays it from the start,
         # so a reset backend mints the same ids as a fresh one, whatever else drew meanwhile.
         self._rng_seed = self._parent_rng.child().seed
@@ -108,6 +116,8 @@ class BackendState:
             setattr(self, name, kind(obj_name, url, keys=key_fn({}).keys()))
             self._key_fns[name] = key_fn
         self._init_events()
+        self._init_journaling()
+        self._init_retention()
         self._init_state()
 
     # -- lifecycle -------------------------------------------------------------
@@ -115,18 +125,14 @@ class BackendState:
         self.started_at = int(self.clock.now())
         self._acct = self.token(10)
         self.account = builders.account("acct_1%s%s" % (self.token(5), self._acct), self.started_at)
-        self.pm_cards: dict[str, str] = {}            # payment method id -> card number
-        self.line_items: dict[str, list] = {}         # checkout session id -> line items
-        self.session_intent_data: dict[str, dict] = {}
-        self.endpoint_secrets: dict[str, list] = {}   # endpoint id -> [[secret, expires_at|None], ...]
+        # Side tables (not API objects); TrackedDict notes the keys set, so the journal writes them.
+        self.pm_cards: dict[str, str] = TrackedDict()            # payment method id -> card number
+        self.line_items: dict[str, list] = TrackedDict()         # checkout session id -> line items
+        self.session_intent_data: dict[str, dict] = TrackedDict()
+        self.endpoint_secrets: dict[str, list] = TrackedDict()   # endpoint id -> [[secret, expires_at|None], ...]
         self._billing_pool: list[dict] = []
         self._init_generic()  # the generic store's collections (simulator.backend.generic)
-
-    def _store_changes(self) -> None:
-        for name in COLLECTIONS:
-            getattr(self, name).flush()
-        for index in self.generic.values():
-            index.flush()
+        self._tx_reset = True  # the journal writes the account and id stem first
 
     def reset(self) -> None:
         """Forget every object and event; listeners stay registered."""
@@ -134,6 +140,7 @@ class BackendState:
             for name in COLLECTIONS:
                 getattr(self, name).clear()
             self._reset_events()
+            self._reset_retention()
             self.rng = SeededRandom(self._rng_seed)
             self._init_state()
 
@@ -242,19 +249,22 @@ class BackendState:
 
     # -- snapshot -------------------------------------------------------------------
     def snapshot(self) -> dict:
+        """The whole state as JSON-ready values, copied under the lock: requests that run while
+        the caller encodes it cannot change it (that was a 500 under load)."""
+        import json
         with self.lock:
             return {
                 "version": 1,
                 "started_at": self.started_at,
                 "acct": self._acct,
-                "account": self.account,
+                "account": clone(self.account),
                 "collections": {name: getattr(self, name).values() for name in COLLECTIONS},
-                "pm_cards": self.pm_cards,
-                "line_items": self.line_items,
-                "session_intent_data": self.session_intent_data,
-                "endpoint_secrets": self.endpoint_secrets,
+                "pm_cards": dict(self.pm_cards),
+                "line_items": json.loads(compact_dumps(self.line_items)),
+                "session_intent_data": json.loads(compact_dumps(self.session_intent_data)),
+                "endpoint_secrets": json.loads(compact_dumps(self.endpoint_secrets)),
                 "events": self._events_state(),
-                "generic": {name: [[oid, index.get(oid), index.by_key_of(oid)] for oid in index.order
+                "generic": {name: [[oid, index.read(oid), index.by_key_of(oid)] for oid in index.order
                                    if oid in index] for name, index in self.generic.items()},
             }
 
@@ -271,10 +281,10 @@ class BackendState:
             self.started_at = state["started_at"]
             self._acct = state["acct"]
             self.account = state["account"]
-            self.pm_cards = state["pm_cards"]
-            self.line_items = state["line_items"]
-            self.session_intent_data = state["session_intent_data"]
-            self.endpoint_secrets = state["endpoint_secrets"]
+            self.pm_cards = TrackedDict(state["pm_cards"])
+            self.line_items = TrackedDict(state["line_items"])
+            self.session_intent_data = TrackedDict(state["session_intent_data"])
+            self.endpoint_secrets = TrackedDict(state["endpoint_secrets"])
             self._restore_events(state["events"])
             self._init_generic()
             for name, rows in state.get("generic", {}).items():

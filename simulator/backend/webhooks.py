@@ -24,8 +24,10 @@ def check_enabled_events(events: list) -> list:
 
 
 class WebhookEndpointsMixin:
-    def _endpoint(self, id: str) -> dict:
-        ep = self.webhook_endpoints.get(id) if isinstance(id, str) else None
+    def _endpoint(self, id: str, change: bool = True) -> dict:
+        # To change it: through the index, which notes it as changed for the state journal.
+        index = self.webhook_endpoints_index
+        ep = (index.get(id) if change else index.objects.get(id)) if isinstance(id, str) else None
         if ep is None:
             raise ResourceMissingError("No such webhook endpoint: '%s'" % id)
         return ep
@@ -62,7 +64,7 @@ class WebhookEndpointsMixin:
     def retrieve_webhook_endpoint(self, id: str, params: Optional[dict] = None) -> dict:
         P.check("retrieve_webhook_endpoint", params)
         with self.lock:
-            return self._public(self._endpoint(id))
+            return self._public(self._endpoint(id, change=False))
 
     def update_webhook_endpoint(self, id: str, params: dict, request: Optional[dict] = None) -> dict:
         p = P.check("update_webhook_endpoint", params)
@@ -85,7 +87,7 @@ class WebhookEndpointsMixin:
                                 request: Optional[dict] = None) -> dict:
         P.check("delete_webhook_endpoint", params)
         with self.lock:
-            self._endpoint(id)
+            self._endpoint(id, change=False)
             self.webhook_endpoints_index.remove(id)
             self.endpoint_secrets.pop(id, None)
             self._subscriptions_changed()
@@ -117,7 +119,7 @@ class WebhookEndpointsMixin:
     def active_secrets(self, endpoint_id: str) -> list[str]:
         """Secrets a delivery is signed with now: the current one first, then unexpired old ones."""
         with self.lock:
-            self._endpoint(endpoint_id)
+            self._endpoint(endpoint_id, change=False)
             now = self.clock.now()
             return [s for s, expires in self.endpoint_secrets.get(endpoint_id, [])
                     if expires is None or expires > now]

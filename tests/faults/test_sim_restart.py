@@ -106,3 +106,100 @@ def test_kill9_and_restart_with_retries_pending_loses_nothing(tmp_path):
         if receiver is not None:
             receiver.stop()
         sim.stop()
+
+
+# -- kill -9 in the middle of concurrent payments ------------------------------------------
+
+CLIENTS = 4
+KILL_AFTER = 150  # answered payments before the kill (the clients keep paying meanwhile)
+
+
+def _pay_until_refused(url: str, answered: list, errors: list, lock, stop) -> None:
+    """One SDK client: create + confirm until the server goes away; only answered pairs count."""
+    import stripe
+
+    client = stripe.StripeClient(SK, base_addresses={"api": url}, max_network_retries=0)
+    while not stop.is_set():
+        try:
+            pi = client.v1.payment_intents.create(params={"amount": 1500, "currency": "usd",
+                                                          "payment_method": "pm_card_visa"})
+            done = client.v1.payment_intents.confirm(pi.id)
+        except (stripe.APIConnectionError, ConnectionError):
+            return  # killed mid-request: that payment was never answered
+        except Exception as exc:  # an error answer (a 5xx) fails the test
+            with lock:
+                errors.append(repr(exc))
+            return
+        with lock:
+            if done.status == "succeeded":
+                answered.append(done.id)
+            else:
+                errors.append("%s ended %s" % (done.id, done.status))
+
+
+def test_kill9_during_concurrent_payments_keeps_every_answered_payment_and_delivers_its_events(tmp_path):
+    """Four SDK clients pay at once against ``stripe-sim serve --state-file`` (real clock, a
+    live receiver); SIGKILL lands while requests are in flight and ``charge.updated``
+    deliveries (due 3 s after each payment) are still parked. Restarted on the same file:
+    every answered payment is there with its four events, and every event is delivered."""
+    import threading
+
+    from tests.delivery.support import Receiver
+
+    receiver = Receiver(secret=SECRET)
+    sim = SimProcess(str(tmp_path / "state.json"), str(tmp_path / "stripe-sim.log"), time_scale=1)
+    api = requests.Session()
+    api.headers["Authorization"] = "Bearer " + SK
+    answered: list = []
+    errors: list = []
+    lock = threading.Lock()
+    stop = threading.Event()
+    try:
+        sim.start()
+        r = api.post(sim.url + "/v1/webhook_endpoints", data={"url": receiver.url, "enabled_events[]": "*",
+                                                               "secret": SECRET}, timeout=10)
+        assert r.status_code == 200, r.text
+        clients = [threading.Thread(target=_pay_until_refused, args=(sim.url, answered, errors, lock, stop))
+                   for _ in range(CLIENTS)]
+        for c in clients:
+            c.start()
+        wait_until(lambda: len(answered) >= KILL_AFTER, 120, "%d answered payments" % KILL_AFTER)
+        sim.kill9()  # the clients are mid-request: some payments are created but never answered
+        stop.set()
+        for c in clients:
+            c.join(30)
+        assert not any(c.is_alive() for c in clients)
+        assert not errors, errors[:5]
+        paid = set(answered)
+        assert len(paid) >= KILL_AFTER
+
+        sim.start()
+        events = _events(api, sim.url)
+        by_intent: dict = {}
+        for e in events:
+            obj = e["data"]["object"]
+            pi = obj["id"] if obj["object"] == "payment_intent" else obj.get("payment_intent")
+            by_intent.setdefault(pi, set()).add(e["type"])
+        missing = [pi for pi in paid if by_intent.get(pi) != {"payment_intent.created", "charge.succeeded",
+                                                              "payment_intent.succeeded", "charge.updated"}]
+        assert not missing, "answered payments without their four events after kill -9: %s" % [
+            (pi, sorted(by_intent.get(pi, ()))) for pi in missing[:5]]
+        for pi in sorted(paid)[:: max(1, len(paid) // 20)]:  # a sample through the API as well
+            got = api.get(sim.url + "/v1/payment_intents/" + pi, timeout=10).json()
+            assert got.get("status") == "succeeded", got
+
+        recorded = {e["id"] for e in events}
+
+        def all_delivered():
+            with receiver.cond:
+                seen = {r["event_id"] for r in receiver.requests if r["accepted"]}
+            return recorded <= seen
+
+        wait_until(all_delivered, 60, "every recorded event delivered after the restart")
+        status = requests.get(sim.url + "/_sim/deliveries/status", timeout=10).json()
+        wait_until(lambda: requests.get(sim.url + "/_sim/deliveries/status", timeout=10).json()["pending"] == 0,
+                   30, "no delivery left pending (last: %s)" % status)
+    finally:
+        stop.set()
+        sim.stop()
+        receiver.close()

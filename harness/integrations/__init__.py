@@ -1,0 +1,1 @@
+"""Drop-ins that let a POSX backend built on a framework be gated by the harness."""
