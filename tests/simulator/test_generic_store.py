@@ -281,3 +281,20 @@ def test_canceling_a_subscription_records_stripe_s_event(client, sim):
     assert client.v1.subscriptions.cancel(sub.id).status == "canceled"
     types = [r.type for r in sim.backend.events.values() if r.type.startswith("customer.subscription.")]
     assert types == ["customer.subscription.created", "customer.subscription.deleted"]
+
+
+def test_generic_objects_survive_a_restart_from_the_state_file(tmp_path):
+    from simulator.core import Simulator
+
+    path = str(tmp_path / "sim.json")
+    sim = Simulator(seed=5, state_file=path)
+    cus = sim.backend.generic_action(D.by_action()["create_customer"], [], {"email": "durable@example.com"})
+    sim.backend.generic_action(D.by_action()["update_customer"], [cus["id"]], {"metadata": {"k": "v"}})
+    sim.save_state()
+    sim.close()
+    again = Simulator(seed=5, state_file=path)
+    try:
+        got = again.backend.generic_action(D.by_action()["retrieve_customer"], [cus["id"]], {})
+        assert got["email"] == "durable@example.com" and got["metadata"] == {"k": "v"}
+    finally:
+        again.close()
