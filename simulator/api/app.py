@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from simulator import httpkit
 from simulator.api import auth, errors, forms
 from simulator.api.idempotency import StoredResponse
-from simulator.api.routes import ANSWER_KINDS, Router
+from simulator.api.routes import Router, call_action
 from simulator.backend.expand import check_paths as check_expand_paths
 from simulator.errors import InvalidRequestError, PayloadTooLargeError, StateError, StripeError
 
@@ -94,11 +94,12 @@ class ApiApp:
             matched = self.router.match(method, path)
             if matched is None:
                 raise errors.unrecognized_url(method, path)
-            route, object_id = matched
+            route, ids = matched
             params = self._params(environ, method)
             expand = _take_expand(params)
-            if expand and method != "GET":
-                check_expand_paths(ANSWER_KINDS[route.action], expand)
+            if expand:
+                # Checked against what the operation answers before anything runs.
+                check_expand_paths(route.op, expand)
             # base_url: where this server was reached, for URLs that point back at it (3-D Secure).
             request_info = {"id": request_id, "idempotency_key": None, "base_url": _base_url(environ)}
             if method == "POST":
@@ -116,7 +117,7 @@ class ApiApp:
                             ("Idempotent-Replayed", "true")])
                     owned_key = idem_key
                     extra = [("Idempotency-Key", idem_key), ("Original-Request", request_id)]
-            result = route.handler(sim.backend, object_id, params, request_info)
+            result = call_action(sim.backend, route.op, ids, params, request_info)
             if expand:
                 result = self._expand(result, expand)
             status, body, stored = 200, _dumps(result), True
@@ -169,7 +170,8 @@ class ApiApp:
 
     def _expand(self, result: Any, paths: list[str]) -> Any:
         backend = self.sim.backend
-        if isinstance(result, dict) and result.get("object") == "list" and isinstance(result.get("data"), list):
+        if (isinstance(result, dict) and result.get("object") in ("list", "search_result")
+                and isinstance(result.get("data"), list)):
             # On a list, ``data.x`` expands ``x`` on every item.
             item_paths = [p[5:] for p in paths if p.startswith("data.")]
             other = [p for p in paths if not p.startswith("data.")]

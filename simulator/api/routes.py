@@ -1,105 +1,98 @@
-"""The Stripe API routes the simulator answers, as data: (method, path, action).
+"""Routing: Stripe's operations from the definitions, and the call of an operation's action.
 
-``{id}`` is one path segment. The action names the handler in ``handlers`` and the backend
-method it calls. A method or path not listed here is Stripe's 404 "Unrecognized request URL".
+Every route is an operation of ``simulator.definitions`` (method, path template, action
+name). ``call_action`` finds the behaviour by name on the backend, moto's ``call_action`` way:
+a backend method named after the action (``create_payment_intent``, ``finalize_invoice``) if
+there is one, else the backend's generic store (``backend.generic_action``). Adding an
+operation's behaviour is one backend method.
 """
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Optional
+import inspect
+from typing import NamedTuple, Optional
 
-from simulator.api import handlers
+from simulator import definitions
+from simulator.definitions import Operation
 
-ROUTES = [
-    ("POST", "/v1/payment_intents", "create_payment_intent"),
-    ("GET", "/v1/payment_intents", "list_payment_intents"),
-    ("GET", "/v1/payment_intents/{id}", "retrieve_payment_intent"),
-    ("POST", "/v1/payment_intents/{id}", "update_payment_intent"),
-    ("POST", "/v1/payment_intents/{id}/confirm", "confirm_payment_intent"),
-    ("POST", "/v1/payment_intents/{id}/capture", "capture_payment_intent"),
-    ("POST", "/v1/payment_intents/{id}/cancel", "cancel_payment_intent"),
-    ("GET", "/v1/charges", "list_charges"),
-    ("GET", "/v1/charges/{id}", "retrieve_charge"),
-    ("POST", "/v1/refunds", "create_refund"),
-    ("GET", "/v1/refunds", "list_refunds"),
-    ("GET", "/v1/refunds/{id}", "retrieve_refund"),
-    ("GET", "/v1/disputes", "list_disputes"),
-    ("GET", "/v1/disputes/{id}", "retrieve_dispute"),
-    ("POST", "/v1/disputes/{id}", "update_dispute"),
-    ("POST", "/v1/disputes/{id}/close", "close_dispute"),
-    ("POST", "/v1/payment_methods", "create_payment_method"),
-    ("GET", "/v1/payment_methods/{id}", "retrieve_payment_method"),
-    ("GET", "/v1/balance_transactions/{id}", "retrieve_balance_transaction"),
-    ("POST", "/v1/checkout/sessions", "create_checkout_session"),
-    ("GET", "/v1/checkout/sessions", "list_checkout_sessions"),
-    ("GET", "/v1/checkout/sessions/{id}", "retrieve_checkout_session"),
-    ("GET", "/v1/checkout/sessions/{id}/line_items", "list_checkout_session_line_items"),
-    ("POST", "/v1/checkout/sessions/{id}/expire", "expire_checkout_session"),
-    # Not a Stripe route: the simulator's stand-in for a customer paying on the hosted page.
-    ("POST", "/v1/test_helpers/checkout/sessions/{id}/complete", "complete_checkout_session"),
-    ("GET", "/v1/account", "retrieve_account"),
-    ("GET", "/v1/events", "list_events"),
-    ("GET", "/v1/events/{id}", "retrieve_event"),
-    ("POST", "/v1/webhook_endpoints", "create_webhook_endpoint"),
-    ("GET", "/v1/webhook_endpoints", "list_webhook_endpoints"),
-    ("GET", "/v1/webhook_endpoints/{id}", "retrieve_webhook_endpoint"),
-    ("POST", "/v1/webhook_endpoints/{id}", "update_webhook_endpoint"),
-    ("DELETE", "/v1/webhook_endpoints/{id}", "delete_webhook_endpoint"),
-]
-
-# What each state-changing action answers: ``expand`` paths are checked against it before
-# the action runs (``simulator.backend.expand.check_paths``).
-ANSWER_KINDS = {
-    "create_payment_intent": "payment_intent", "update_payment_intent": "payment_intent",
-    "confirm_payment_intent": "payment_intent", "capture_payment_intent": "payment_intent",
-    "cancel_payment_intent": "payment_intent", "create_refund": "refund", "update_dispute": "dispute",
-    "close_dispute": "dispute", "create_payment_method": "payment_method",
-    "create_checkout_session": "checkout.session", "expire_checkout_session": "checkout.session",
-    "complete_checkout_session": "checkout.session", "create_webhook_endpoint": "webhook_endpoint",
-    "update_webhook_endpoint": "webhook_endpoint", "delete_webhook_endpoint": "webhook_endpoint",
-}
+# (method, path, action) of every route: derived from the definitions, for tests and tools.
+ROUTES = [(op.method, op.path, op.action) for op in definitions.operations()]
 
 
 class Route(NamedTuple):
     method: str
     path: str
     action: str
-    handler: Callable
+    op: Operation
 
 
 class Router:
-    """Matches a method and a path against the table, segment by segment."""
+    """Matches a method and a path against the operations, segment by segment.
 
-    def __init__(self, table=ROUTES):
+    A literal segment beats a parameter (``/v1/customers/search`` is not the customer
+    ``search``)."""
+
+    def __init__(self, ops=None):
         self.routes: list[Route] = []
         self._static: dict[tuple[str, str], Route] = {}
-        self._by_length: dict[int, list[tuple[tuple[str, ...], Route]]] = {}
-        for method, path, action in table:
-            route = Route(method, path, action, getattr(handlers, action))
+        # templates by (method, segment count, the segment after /v1/): a request looks at the
+        # few templates of its own resource, not at all 500 (the hot path of every call)
+        self._templates: dict[tuple, list[tuple[tuple, Route]]] = {}
+        for op in ops if ops is not None else definitions.operations():
+            route = Route(op.method, op.path, op.action, op)
             self.routes.append(route)
-            segments = tuple(path.strip("/").split("/"))
-            if "{id}" in segments:
-                self._by_length.setdefault(len(segments), []).append((segments, route))
+            segments = tuple(None if s.startswith("{") else s for s in op.path.strip("/").split("/"))
+            if None in segments:
+                key = (op.method, len(segments), segments[1] if len(segments) > 1 else None)
+                self._templates.setdefault(key, []).append((segments, route))
             else:
-                self._static[(method, path)] = route
+                self._static[(op.method, op.path)] = route
+        for entries in self._templates.values():
+            # more literal segments first: a specific template is never shadowed
+            entries.sort(key=lambda e: sum(s is None for s in e[0]))
 
-    def match(self, method: str, path: str) -> Optional[tuple[Route, Optional[str]]]:
+    def match(self, method: str, path: str) -> Optional[tuple[Route, list]]:
         route = self._static.get((method, path))
         if route is not None:
-            return route, None
+            return route, []
         if path.endswith("/"):
             return None
         parts = path.lstrip("/").split("/")
-        for segments, route in self._by_length.get(len(parts), ()):
-            if route.method != method:
-                continue
-            found = None
+        n = len(parts)
+        candidates = self._templates.get((method, n, parts[1] if n > 1 else None), ())
+        for segments, route in candidates:
+            ids = []
             for want, got in zip(segments, parts):
-                if want == "{id}":
+                if want is None:
                     if not got:
                         break
-                    found = got
+                    ids.append(got)
                 elif want != got:
                     break
             else:
-                return route, found
+                return route, ids
         return None
+
+
+_TAKES_REQUEST: dict = {}
+
+
+def _takes_request(fn) -> bool:
+    key = getattr(fn, "__func__", fn)
+    found = _TAKES_REQUEST.get(key)
+    if found is None:
+        try:
+            found = "request" in inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            found = False
+        _TAKES_REQUEST[key] = found
+    return found
+
+
+def call_action(backend, op: Operation, ids: list, params: dict, request: Optional[dict]):
+    """Run ``op`` on ``backend``: ``backend.<action>(*ids, params[, request=])``, or the generic store."""
+    fn = getattr(backend, op.action, None)
+    if fn is None:
+        return backend.generic_action(op, ids, params, request)
+    if _takes_request(fn):
+        return fn(*ids, params, request=request)
+    return fn(*ids, params)

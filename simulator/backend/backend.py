@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from simulator.errors import ResourceMissingError
 from simulator.objects import clone
 
 from . import params as P
@@ -15,6 +16,8 @@ from .authentication import AuthenticationMixin
 from .checkout import CheckoutMixin
 from .disputes import DisputesMixin
 from .expand import ExpandMixin
+from .generic import GenericMixin
+from .setup_intents import SetupIntentsMixin
 from .payments import PaymentsMixin
 from .recording import EventsMixin
 from .refunds import RefundsMixin
@@ -23,7 +26,7 @@ from .webhooks import WebhookEndpointsMixin
 
 
 class StripeBackend(PaymentsMixin, AuthenticationMixin, RefundsMixin, DisputesMixin, CheckoutMixin,
-                    WebhookEndpointsMixin,
+                    WebhookEndpointsMixin, SetupIntentsMixin, GenericMixin,
                     ExpandMixin, EventsMixin, BackendState):
 
     def counts(self) -> dict[str, int]:
@@ -35,7 +38,21 @@ class StripeBackend(PaymentsMixin, AuthenticationMixin, RefundsMixin, DisputesMi
             out["events"] = len(self.events)
             return out
 
-    def retrieve_account(self, params: Optional[dict] = None) -> dict:
-        P.validate(P.RETRIEVE, params)
+    def retrieve_current_account(self, params: Optional[dict] = None) -> dict:
+        P.check("retrieve_current_account", params)
         with self.lock:
             return clone(self.account)
+
+    def retrieve_account(self, id=None, params: Optional[dict] = None) -> dict:
+        """``GET /v1/accounts/{id}``: only this simulator's own account exists here.
+        (Called in process with no id, it is the current account.)"""
+        if id is None or isinstance(id, dict):
+            return self.retrieve_current_account(id)
+        P.check("retrieve_account", params)
+        with self.lock:
+            if id == self.account["id"]:
+                return clone(self.account)
+            index = self.generic.get("account")  # connected accounts made through the API
+            if index is None or id not in index:
+                raise ResourceMissingError("No such account: '%s'" % id, param="account")
+            return self._render(index.get(id))

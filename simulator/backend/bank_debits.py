@@ -75,7 +75,7 @@ def charge(id: str, created: int, intent: dict, pm: dict, mandate: str) -> dict:
     obj = load_template("charge")
     details = {k: pm["us_bank_account"][k] for k in ("account_holder_type", "account_type", "bank_name",
                                                       "fingerprint", "last4", "routing_number")}
-    details.update(expected_debit_date=None, mandate=mandate, payment_reference=None)
+    details.update(mandate=mandate, payment_reference=None)  # basil has no expected_debit_date here
     obj.update(id=id, created=created, amount=intent["amount"], amount_captured=intent["amount"],
                currency=intent["currency"], customer=intent["customer"], description=intent["description"],
                metadata=dict(intent["metadata"]), payment_intent=intent["id"], payment_method=pm["id"],

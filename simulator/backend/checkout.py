@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from simulator.errors import InvalidRequestError, ResourceMissingError, StateError
+from simulator.errors import InvalidRequestError, StateError
 from simulator.objects import builders, clone
 
 from . import bank_debits, cards
@@ -20,7 +20,9 @@ SESSION_LIFETIME = 24 * 3600
 
 class CheckoutMixin:
     def create_checkout_session(self, params: dict, request: Optional[dict] = None) -> dict:
-        p = P.validate(P.CREATE_CHECKOUT_SESSION, params)
+        p = P.check("create_checkout_session", params)
+        if "mode" not in p:  # optional in basil's definitions, but Stripe refuses a session without it
+            raise InvalidRequestError("Missing required param: mode.", param="mode", code="parameter_missing")
         if p["mode"] != "payment":
             raise InvalidRequestError("mode=%s is not supported by this simulator; use mode=payment."
                                       % p["mode"], param="mode")
@@ -32,6 +34,8 @@ class CheckoutMixin:
                 raise InvalidRequestError('The payment method type "%s" is invalid.' % t,
                                           param="payment_method_types")
         with self.lock:
+            if p.get("customer"):
+                self.require_object(p["customer"], "customer", "customer")
             now = int(self.clock.now())
             expires_at = p.get("expires_at", now + SESSION_LIFETIME)
             if not now + 1800 <= expires_at <= now + SESSION_LIFETIME:
@@ -69,9 +73,16 @@ class CheckoutMixin:
         built = []
         for i, item in enumerate(items):
             path = "line_items[%d]" % i
-            if item.get("price"):
-                raise ResourceMissingError("No such price: '%s'" % item["price"], param=path + "[price]")
+            price_id = None
             data = item.get("price_data")
+            if item.get("price"):
+                # a Price of the generic store: its amount, currency and product
+                price = self.require_object(item["price"], "price", path + "[price]")
+                price_id = price["id"]
+                product = self.find_object(price["product"]) if isinstance(price.get("product"), str) else None
+                data = {"currency": price["currency"], "unit_amount": price.get("unit_amount") or 0,
+                        "product": price.get("product"),
+                        "product_data": {"name": (product or {}).get("name") or "product"}}
             if not data:
                 raise InvalidRequestError("Missing required param: %s[price_data]." % path,
                                           param=path + "[price_data]")
@@ -91,7 +102,7 @@ class CheckoutMixin:
             product_data = data.get("product_data") or {}
             product = data.get("product") or self.new_id("prod")[:19]
             built.append(builders.line_item(
-                self.new_id("li"), self.new_id("price"), product, now, currency,
+                self.new_id("li"), price_id or self.new_id("price"), product, now, currency,
                 data["unit_amount"], item["quantity"], product_data.get("name")))
         return built, currency
 
@@ -99,17 +110,17 @@ class CheckoutMixin:
         return self._get("checkout_sessions", id, "checkout.session")
 
     def retrieve_checkout_session(self, id: str, params: Optional[dict] = None) -> dict:
-        P.validate(P.RETRIEVE, params)
+        P.check("retrieve_checkout_session", params)
         with self.lock:
             return self._read("checkout_sessions", id, "checkout.session")
 
     def list_checkout_sessions(self, params: Optional[dict] = None) -> dict:
-        p = P.validate(P.LIST_CHECKOUT_SESSIONS, params)
+        p = P.check("list_checkout_sessions", params)
         with self.lock:
             return self._page_filtered(self.checkout_sessions, p, ("payment_intent", "customer"))
 
     def list_checkout_session_line_items(self, id: str, params: Optional[dict] = None) -> dict:
-        p = P.validate(P.list_spec(), params)
+        p = P.check("list_checkout_session_line_items", params)
         with self.lock:
             self._session(id)
             return self._line_items_list(id, p.get("limit") or 10)
@@ -122,7 +133,7 @@ class CheckoutMixin:
     def complete_checkout_session(self, id: str, params: Optional[dict] = None,
                                   request: Optional[dict] = None) -> dict:
         """Test helper: the customer pays (4242 unless ``payment_method`` names a test card)."""
-        p = P.validate(P.COMPLETE_CHECKOUT_SESSION, params)
+        p = P.check("complete_checkout_session", params)
         with self.lock:
             session = self._session(id)
             if session["status"] == "open" and self.clock.now() >= session["expires_at"]:
@@ -228,7 +239,7 @@ class CheckoutMixin:
 
     def expire_checkout_session(self, id: str, params: Optional[dict] = None,
                                 request: Optional[dict] = None) -> dict:
-        P.validate(P.RETRIEVE, params)
+        P.check("expire_checkout_session", params)
         with self.lock:
             session = self._session(id)
             if session["status"] != "open":

@@ -60,12 +60,12 @@ class DisputesMixin:
             self.record_event("charge.dispute.funds_withdrawn", dispute, delay=delay)
 
     def retrieve_dispute(self, id: str, params: Optional[dict] = None) -> dict:
-        P.validate(P.RETRIEVE, params)
+        P.check("retrieve_dispute", params)
         with self.lock:
             return self._read("disputes", id, "dispute")
 
     def list_disputes(self, params: Optional[dict] = None) -> dict:
-        p = P.validate(P.LIST_DISPUTES, params)
+        p = P.check("list_disputes", params)
         with self.lock:
             return self._page_filtered(self.disputes, p, ("charge", "payment_intent"))
 
@@ -86,7 +86,7 @@ class DisputesMixin:
 
     def update_dispute(self, id: str, params: Optional[dict] = None,
                        request: Optional[dict] = None) -> dict:
-        p = P.validate(P.UPDATE_DISPUTE, params)
+        p = P.check("update_dispute", params)
         evidence = p.get("evidence") or {}
         # Stripe: `submit` defaults to true, so sending evidence submits it unless told not to
         # (even evidence the basil object has no place for, like enhanced_evidence alone).
@@ -155,7 +155,7 @@ class DisputesMixin:
 
     def close_dispute(self, id: str, params: Optional[dict] = None,
                       request: Optional[dict] = None) -> dict:
-        P.validate(P.RETRIEVE, params)
+        P.check("close_dispute", params)
         with self.lock:
             dispute = self._open_for_change(id, "closed")
             if dispute["status"] in SUBMITTED:

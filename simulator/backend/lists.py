@@ -112,6 +112,15 @@ class Index:
                 self.by[key].setdefault(value, []).append(seq)
         self._dirty[obj_id] = None
 
+    def by_key_of(self, obj_id: str, key: str = "parent") -> Optional[str]:
+        """The value ``obj_id`` is indexed under for ``key`` (None: not indexed)."""
+        seq = self.seq.get(obj_id)
+        for value, seqs in self.by.get(key, {}).items():
+            i = bisect.bisect_left(seqs, seq) if seq is not None else -1
+            if 0 <= i < len(seqs) and seqs[i] == seq:
+                return value
+        return None
+
     def ids_with(self, key: str, value: str) -> list:
         """Ids of the objects indexed under ``key`` = ``value``, oldest first."""
         order = self.order

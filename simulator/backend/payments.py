@@ -159,7 +159,7 @@ class PaymentsMixin:
         return None
 
     def create_payment_method(self, params: dict, request: Optional[dict] = None) -> dict:
-        p = P.validate(P.CREATE_PAYMENT_METHOD, params)
+        p = P.check("create_payment_method", params)
         with self.lock:
             if p.get("payment_method"):
                 return clone(self._resolve_payment_method(p["payment_method"]))
@@ -167,7 +167,7 @@ class PaymentsMixin:
             return self._answer(pm)
 
     def retrieve_payment_method(self, id: str, params: Optional[dict] = None) -> dict:
-        P.validate(P.RETRIEVE, params)
+        P.check("retrieve_payment_method", params)
         with self.lock:
             return self._read("payment_methods", id, "PaymentMethod")
 
@@ -193,7 +193,7 @@ class PaymentsMixin:
         return p
 
     def create_payment_intent(self, params: dict, request: Optional[dict] = None) -> dict:
-        p = self._types_alias(P.validate(P.CREATE_PAYMENT_INTENT, params))
+        p = self._types_alias(P.check("create_payment_intent", params))
         check_amount(p["amount"], p["currency"])
         if "automatic_payment_methods" in p and "payment_method_types" in p:
             raise InvalidRequestError(
@@ -201,6 +201,8 @@ class PaymentsMixin:
                 "payment_method_types.", param="automatic_payment_methods")
         self._check_payment_method_types(p.get("payment_method_types") or [])
         with self.lock:
+            if p.get("customer"):
+                self.require_object(p["customer"], "customer", "customer")
             pi_id = self.new_intent_id()
             pi = self._build_intent(pi_id, p)
             pm = self._payment_method_param(p)
@@ -268,12 +270,12 @@ class PaymentsMixin:
             return self._answer(pi)
 
     def retrieve_payment_intent(self, id: str, params: Optional[dict] = None) -> dict:
-        P.validate(P.Obj({"client_secret": P.STR}), params)
+        P.check("retrieve_payment_intent", params)
         with self.lock:
             return self._read("payment_intents", id, "payment_intent")
 
     def update_payment_intent(self, id: str, params: dict, request: Optional[dict] = None) -> dict:
-        p = self._types_alias(P.validate(P.UPDATE_PAYMENT_INTENT, params))
+        p = self._types_alias(P.check("update_payment_intent", params))
         with self.lock:
             pi = self._intent(id)
             status = pi["status"]
@@ -311,7 +313,7 @@ class PaymentsMixin:
 
     def confirm_payment_intent(self, id: str, params: Optional[dict] = None,
                                request: Optional[dict] = None) -> dict:
-        p = self._types_alias(P.validate(P.CONFIRM_PAYMENT_INTENT, params))
+        p = self._types_alias(P.check("confirm_payment_intent", params))
         self._check_payment_method_types(p.get("payment_method_types") or [])
         with self.lock:
             pi = self._intent(id)
@@ -468,7 +470,7 @@ class PaymentsMixin:
 
     def capture_payment_intent(self, id: str, params: Optional[dict] = None,
                                request: Optional[dict] = None) -> dict:
-        p = P.validate(P.CAPTURE_PAYMENT_INTENT, params)
+        p = P.check("capture_payment_intent", params)
         with self.lock:
             pi = self._intent(id)
             if pi["status"] != "requires_capture":
@@ -493,7 +495,7 @@ class PaymentsMixin:
 
     def cancel_payment_intent(self, id: str, params: Optional[dict] = None,
                               request: Optional[dict] = None) -> dict:
-        p = P.validate(P.CANCEL_PAYMENT_INTENT, params)
+        p = P.check("cancel_payment_intent", params)
         with self.lock:
             pi = self._intent(id)
             if pi["status"] not in CANCELABLE:
@@ -508,23 +510,23 @@ class PaymentsMixin:
             return self._answer(pi)
 
     def list_payment_intents(self, params: Optional[dict] = None) -> dict:
-        p = P.validate(P.LIST_PAYMENT_INTENTS, params)
+        p = P.check("list_payment_intents", params)
         with self.lock:
             return self._page_filtered(self.payment_intents, p, ("customer",))
 
     # -- charges ------------------------------------------------------------------------
     def retrieve_charge(self, id: str, params: Optional[dict] = None) -> dict:
-        P.validate(P.RETRIEVE, params)
+        P.check("retrieve_charge", params)
         with self.lock:
             return self._read("charges", id, "charge")
 
     def list_charges(self, params: Optional[dict] = None) -> dict:
-        p = P.validate(P.LIST_CHARGES, params)
+        p = P.check("list_charges", params)
         with self.lock:
             return self._page_filtered(self.charges, p, ("payment_intent", "customer", "transfer_group"))
 
     def retrieve_balance_transaction(self, id: str, params: Optional[dict] = None) -> dict:
-        P.validate(P.RETRIEVE, params)
+        P.check("retrieve_balance_transaction", params)
         with self.lock:
             return self._read("balance_transactions", id, "balance_transaction")
 

@@ -129,7 +129,7 @@ class EventsMixin:
 
     # -- API ------------------------------------------------------------------------
     def retrieve_event(self, id: str, params: Optional[dict] = None) -> dict:
-        P.validate(P.RETRIEVE, params)
+        P.check("retrieve_event", params)
         with self.lock:
             record = self._events.objects.get(id)
             if record is None:
@@ -137,7 +137,7 @@ class EventsMixin:
             return record.event
 
     def list_events(self, params: Optional[dict] = None) -> dict:
-        p = P.validate(P.LIST_EVENTS, params)
+        p = P.check("list_events", params)
         if "type" in p and "types" in p:
             raise InvalidRequestError("You may only specify one of these parameters: type, types.",
                                       param="types")

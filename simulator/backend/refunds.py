@@ -14,7 +14,7 @@ REFUND_SETTLE_DELAY = 13.0   # refund.updated / charge.refund.updated, as observ
 
 class RefundsMixin:
     def create_refund(self, params: dict, request: Optional[dict] = None) -> dict:
-        p = P.validate(P.CREATE_REFUND, params)
+        p = P.check("create_refund", params)
         with self.lock:
             charge = self._refundable_charge(p)
             remaining = charge["amount_captured"] - charge["amount_refunded"]
@@ -86,12 +86,12 @@ class RefundsMixin:
         return charge
 
     def retrieve_refund(self, id: str, params: Optional[dict] = None) -> dict:
-        P.validate(P.RETRIEVE, params)
+        P.check("retrieve_refund", params)
         with self.lock:
             return self._read("refunds", id, "refund")
 
     def list_refunds(self, params: Optional[dict] = None) -> dict:
-        p = P.validate(P.LIST_REFUNDS, params)
+        p = P.check("list_refunds", params)
         with self.lock:
             return self._page_filtered(self.refunds, p, ("charge", "payment_intent"))
 

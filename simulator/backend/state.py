@@ -111,6 +111,7 @@ class BackendState(JournalingMixin, RetentionMixin):
         self.session_intent_data: dict[str, dict] = TrackedDict()
         self.endpoint_secrets: dict[str, list] = TrackedDict()   # endpoint id -> [[secret, expires_at|None], ...]
         self._billing_pool: list[dict] = []
+        self._init_generic()  # the generic store's collections (simulator.backend.generic)
         self._tx_reset = True  # the journal writes the account and id stem first
 
     def reset(self) -> None:
@@ -243,6 +244,8 @@ class BackendState(JournalingMixin, RetentionMixin):
                 "session_intent_data": json.loads(compact_dumps(self.session_intent_data)),
                 "endpoint_secrets": json.loads(compact_dumps(self.endpoint_secrets)),
                 "events": self._events_state(),
+                "generic": {name: [[oid, index.read(oid), index.by_key_of(oid)] for oid in index.order
+                                   if oid in index] for name, index in self.generic.items()},
             }
 
     def restore(self, state: dict) -> None:
@@ -263,4 +266,9 @@ class BackendState(JournalingMixin, RetentionMixin):
             self.session_intent_data = TrackedDict(state["session_intent_data"])
             self.endpoint_secrets = TrackedDict(state["endpoint_secrets"])
             self._restore_events(state["events"])
+            self._init_generic()
+            for name, rows in state.get("generic", {}).items():
+                index = self._generic_index(name)
+                for oid, obj, parent in rows:
+                    index.add(obj, obj_id=oid, parent=parent)
             self._subscriptions_changed()

@@ -39,7 +39,7 @@ class WebhookEndpointsMixin:
         return shown
 
     def create_webhook_endpoint(self, params: dict, request: Optional[dict] = None) -> dict:
-        p = P.validate(P.CREATE_WEBHOOK_ENDPOINT, params)
+        p = P.check("create_webhook_endpoint", params)
         events = check_enabled_events(p["enabled_events"])
         api_version = p.get("api_version")
         if api_version is not None and not P.API_VERSION_RE.match(api_version):
@@ -62,12 +62,12 @@ class WebhookEndpointsMixin:
             return clone(ep)  # the only answer that shows the secret, as in Stripe
 
     def retrieve_webhook_endpoint(self, id: str, params: Optional[dict] = None) -> dict:
-        P.validate(P.RETRIEVE, params)
+        P.check("retrieve_webhook_endpoint", params)
         with self.lock:
             return self._public(self._endpoint(id, change=False))
 
     def update_webhook_endpoint(self, id: str, params: dict, request: Optional[dict] = None) -> dict:
-        p = P.validate(P.UPDATE_WEBHOOK_ENDPOINT, params)
+        p = P.check("update_webhook_endpoint", params)
         if "enabled_events" in p:
             p["enabled_events"] = check_enabled_events(p["enabled_events"])
         with self.lock:
@@ -85,7 +85,7 @@ class WebhookEndpointsMixin:
 
     def delete_webhook_endpoint(self, id: str, params: Optional[dict] = None,
                                 request: Optional[dict] = None) -> dict:
-        P.validate(P.RETRIEVE, params)
+        P.check("delete_webhook_endpoint", params)
         with self.lock:
             self._endpoint(id, change=False)
             self.webhook_endpoints_index.remove(id)
@@ -94,7 +94,7 @@ class WebhookEndpointsMixin:
             return {"id": id, "object": "webhook_endpoint", "deleted": True}
 
     def list_webhook_endpoints(self, params: Optional[dict] = None) -> dict:
-        p = P.validate(P.LIST_WEBHOOK_ENDPOINTS, params)
+        p = P.check("list_webhook_endpoints", params)
         with self.lock:
             return self.webhook_endpoints_index.page(p, render=self._public)
 

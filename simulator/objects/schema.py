@@ -1,105 +1,104 @@
-"""Check an object against Stripe's field list for API version 2025-08-27.basil.
+"""Check an object against Stripe's definitions of its fields (2025-08-27.basil).
 
-``fieldlists.json`` is the field list of each object (from the type definitions of
-Stripe's Node SDK 18.5.0, pinned to 2025-08-27.basil): name, whether it may be absent,
-and its TypeScript type (``null`` in it = nullable). ``problems(obj)`` lists every
-non-optional field that is missing, every field that is not in the list, and every value
-of the wrong type, descending into the nested types the list describes (an event's
-``data.object``, a failed intent's ``last_payment_error``, a charge's ``outcome``).
+``problems(obj)`` lists every field that must be there and is missing, every field the
+definitions do not have, and every value of the wrong type or outside its enum, descending
+into nested objects, lists, expanded objects and an event's ``data.object``. The fields come
+from ``simulator.definitions`` (generated from Stripe's SDKs), nothing here is per object.
 """
 from __future__ import annotations
 
-import json
-import os
-import re
 from typing import Any, Optional
 
-_PATH = os.path.join(os.path.dirname(__file__), "fieldlists.json")
-with open(_PATH, encoding="utf-8") as _fh:
-    FIELD_LISTS: dict[str, list[dict]] = {k: v for k, v in json.load(_fh).items() if not k.startswith("_")}
-
-LIST_FOR_OBJECT = {"payment_intent": "PaymentIntent", "charge": "Charge", "dispute": "Dispute",
-                   "refund": "Refund", "checkout.session": "Checkout.Session", "event": "Event"}
-
-# Named types that are string enums (the rest of the dotted names are objects).
-_ENUM_SUFFIXES = {"CancellationReason", "CaptureMethod", "ConfirmationMethod", "SetupFutureUsage",
-                  "Status", "Reason", "BillingAddressCollection", "CustomerCreation", "Locale", "Mode",
-                  "PaymentMethodCollection", "PaymentStatus", "SubmitType", "UiMode", "OriginContext",
-                  "Type", "Code", "AdviceCode", "EnhancedEligibilityType", "ExcludedPaymentMethodType"}
+from simulator import definitions as D
 
 
-def _alternatives(ts_type: str) -> list[str]:
-    parts, depth, cur = [], 0, ""
-    for ch in ts_type:
-        if ch == "<":
-            depth += 1
-        elif ch == ">":
-            depth -= 1
-        if ch == "|" and depth == 0:
-            parts.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    parts.append(cur.strip())
-    return [p for p in parts if p]
+def owner_for(obj: dict) -> Optional[str]:
+    kind = obj.get("object")
+    if not isinstance(kind, str):
+        return None
+    if obj.get("deleted") is True and D.resource("deleted:" + kind) is not None:
+        return "deleted:" + kind
+    return kind if D.resource(kind) is not None else None
 
 
-def _matches(value: Any, alt: str) -> bool:
-    if alt == "null":
-        return value is None
-    if alt == "string":
-        return isinstance(value, str)
-    if alt == "number":
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if alt == "boolean":
-        return isinstance(value, bool)
-    if alt.startswith("'") and alt.endswith("'"):
-        return value == alt[1:-1]
-    if re.match(r"^Array\s*<", alt):
-        return isinstance(value, list)
-    if alt.startswith("ApiList<"):
-        return isinstance(value, dict) and value.get("object") == "list"
-    if alt == "Stripe.Metadata":
-        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
-    last = alt.rsplit(".", 1)[-1]
-    if last in _ENUM_SUFFIXES:
-        return isinstance(value, str)
-    return isinstance(value, dict)
-
-
-def type_ok(value: Any, ts_type: str) -> bool:
-    return any(_matches(value, alt) for alt in _alternatives(ts_type))
-
-
-def problems(obj: dict, list_name: Optional[str] = None, where: str = "") -> list[str]:
-    """Every deviation of ``obj`` from its field list (empty list: conforms)."""
-    if list_name is None:
-        list_name = LIST_FOR_OBJECT.get(obj.get("object"))
-        if list_name is None:
-            return ["%s: no field list for object %r" % (where or "object", obj.get("object"))]
-    fields = FIELD_LISTS[list_name]
-    known = {f["name"]: f for f in fields}
+def problems(obj: dict, owner: Optional[str] = None, where: str = "") -> list[str]:
+    """Every deviation of ``obj`` from its definition (empty list: conforms). ``owner`` is an
+    object name (``payment_intent``) or a nested type (``Charge.Outcome``); default: the object's own."""
+    if owner is None:
+        owner = owner_for(obj)
+        if owner is None:
+            return ["%s: no definition for object %r" % (where or "object", obj.get("object"))]
+    fields = D.fields(owner)
+    if fields is None:
+        return ["%s: no definition %r" % (where or "object", owner)]
     found = []
-    for f in fields:
-        if not f["optional"] and f["name"] not in obj:
-            found.append("%s%s: missing (non-optional in %s)" % (where, f["name"], list_name))
+    for name, (_node, flags) in fields.items():
+        if not flags & (D.OPTIONAL | D.INCLUDABLE) and name not in obj:
+            found.append("%s%s: missing (always present in %s)" % (where, name, owner))
     for name, value in obj.items():
-        spec = known.get(name)
-        if spec is None:
-            found.append("%s%s: not a field of %s" % (where, name, list_name))
+        entry = fields.get(name)
+        if entry is None:
+            found.append("%s%s: not a field of %s" % (where, name, owner))
             continue
-        if not type_ok(value, spec["type"]):
-            found.append("%s%s: %r does not match %s" % (where, name, value, spec["type"]))
+        node, flags = entry
+        if value is None:
+            if not flags & D.NULLABLE:
+                found.append("%s%s: null, but not nullable in %s" % (where, name, owner))
             continue
-        nested = NESTED.get((list_name, name))
-        if nested and isinstance(value, dict):
-            found.extend(problems(value, nested, "%s%s." % (where, name)))
-    if list_name == "Event.Data" and isinstance(obj.get("object"), dict) and "object" in obj["object"]:
-        found.extend(problems(obj["object"], None, where + "object."))
+        found.extend(_check(value, node, "%s%s" % (where, name)))
+    if owner == "event" and isinstance(obj.get("data"), dict) and isinstance(obj["data"].get("object"), dict):
+        found.extend(problems(obj["data"]["object"], None, where + "data.object."))
     return found
 
 
-NESTED = {("PaymentIntent", "last_payment_error"): "PaymentIntent.LastPaymentError",
-          ("Charge", "outcome"): "Charge.Outcome",
-          ("Event", "data"): "Event.Data",
-          ("Event", "request"): "Event.Request"}
+def _check(value: Any, node, where: str) -> list[str]:
+    if node == "*":
+        return []
+    if node == "s":
+        return [] if isinstance(value, str) else ["%s: %r is not a string" % (where, value)]
+    if node == "n":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return [] if ok else ["%s: %r is not a number" % (where, value)]
+    if node == "b":
+        return [] if isinstance(value, bool) else ["%s: %r is not a boolean" % (where, value)]
+    if node == "m":
+        ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+        return [] if ok else ["%s: %r is not metadata" % (where, value)]
+    if "e" in node:
+        return [] if value in node["e"] else ["%s: %r is not one of %s" % (where, value, node["e"][:8])]
+    if "l" in node:
+        if not isinstance(value, list):
+            return ["%s: %r is not an array" % (where, value)]
+        out = []
+        for i, item in enumerate(value):
+            out.extend(_check(item, node["l"], "%s[%d]" % (where, i)))
+        return out
+    if "L" in node:
+        if not (isinstance(value, dict) and value.get("object") == "list" and isinstance(value.get("data"), list)):
+            return ["%s: %r is not a list object" % (where, value)]
+        out = []
+        for i, item in enumerate(value["data"]):
+            out.extend(_check(item, {"o": node["L"]} if node["L"] != "*" else "*", "%s.data[%d]" % (where, i)))
+        return out
+    if "d" in node:
+        return [] if isinstance(value, dict) else ["%s: %r is not a hash" % (where, value)]
+    if "t" in node:
+        if not isinstance(value, dict):
+            return ["%s: %r is not an object" % (where, value)]
+        return problems(value, node["t"], where + ".")
+    if "o" in node:
+        if not isinstance(value, dict):
+            return ["%s: %r is not an object" % (where, value)]
+        return problems(value, None, where + ".")
+    if "x" in node:
+        if isinstance(value, str):
+            return []
+        if isinstance(value, dict) and value.get("object") in node["x"]:
+            return problems(value, None, where + ".")
+        return ["%s: %r is neither an id nor one of %s" % (where, value, node["x"])]
+    if "u" in node:
+        for option in node["u"]:
+            if not _check(value, option, where):
+                return []
+        return ["%s: %r matches none of its types" % (where, value)]
+    return []

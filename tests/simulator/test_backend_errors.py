@@ -204,20 +204,20 @@ def test_retrieve_rejects_unknown_params(b):
 
 
 SDK_PARAMS = [
-    ("_payment_intent_create_params", "PaymentIntentCreateParams", "CREATE_PAYMENT_INTENT"),
-    ("_payment_intent_update_params", "PaymentIntentUpdateParams", "UPDATE_PAYMENT_INTENT"),
-    ("_payment_intent_confirm_params", "PaymentIntentConfirmParams", "CONFIRM_PAYMENT_INTENT"),
-    ("_payment_intent_cancel_params", "PaymentIntentCancelParams", "CANCEL_PAYMENT_INTENT"),
-    ("_payment_intent_capture_params", "PaymentIntentCaptureParams", "CAPTURE_PAYMENT_INTENT"),
-    ("_payment_intent_list_params", "PaymentIntentListParams", "LIST_PAYMENT_INTENTS"),
-    ("_charge_list_params", "ChargeListParams", "LIST_CHARGES"),
-    ("_refund_create_params", "RefundCreateParams", "CREATE_REFUND"),
-    ("_refund_list_params", "RefundListParams", "LIST_REFUNDS"),
-    ("_dispute_list_params", "DisputeListParams", "LIST_DISPUTES"),
-    ("_event_list_params", "EventListParams", "LIST_EVENTS"),
-    ("_webhook_endpoint_create_params", "WebhookEndpointCreateParams", "CREATE_WEBHOOK_ENDPOINT"),
-    ("_webhook_endpoint_update_params", "WebhookEndpointUpdateParams", "UPDATE_WEBHOOK_ENDPOINT"),
-    ("checkout._session_create_params", "SessionCreateParams", "CREATE_CHECKOUT_SESSION"),
+    ("_payment_intent_create_params", "PaymentIntentCreateParams", "create_payment_intent"),
+    ("_payment_intent_update_params", "PaymentIntentUpdateParams", "update_payment_intent"),
+    ("_payment_intent_confirm_params", "PaymentIntentConfirmParams", "confirm_payment_intent"),
+    ("_payment_intent_cancel_params", "PaymentIntentCancelParams", "cancel_payment_intent"),
+    ("_payment_intent_capture_params", "PaymentIntentCaptureParams", "capture_payment_intent"),
+    ("_payment_intent_list_params", "PaymentIntentListParams", "list_payment_intents"),
+    ("_charge_list_params", "ChargeListParams", "list_charges"),
+    ("_refund_create_params", "RefundCreateParams", "create_refund"),
+    ("_refund_list_params", "RefundListParams", "list_refunds"),
+    ("_dispute_list_params", "DisputeListParams", "list_disputes"),
+    ("_event_list_params", "EventListParams", "list_events"),
+    ("_webhook_endpoint_create_params", "WebhookEndpointCreateParams", "create_webhook_endpoint"),
+    ("_webhook_endpoint_update_params", "WebhookEndpointUpdateParams", "update_webhook_endpoint"),
+    ("checkout._session_create_params", "SessionCreateParams", "create_checkout_session"),
 ]
 
 
@@ -231,4 +231,4 @@ def test_every_parameter_the_sdk_knows_is_accepted(module, cls, spec):
 
     declared = set(getattr(importlib.import_module("stripe.params." + module), cls).__annotations__)
     declared -= set(RequestOptions.__annotations__) | {"expand"}
-    assert declared - set(getattr(P, spec).fields) == set()
+    assert declared - set(P.spec_for(spec).fields) == set()

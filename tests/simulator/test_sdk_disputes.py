@@ -233,8 +233,8 @@ def test_evidence_over_the_combined_limit_is_refused(client):
 
 
 @pytest.mark.parametrize("module,cls,spec,nested", [
-    ("_dispute_update_params", "DisputeUpdateParams", "UPDATE_DISPUTE", None),
-    ("_dispute_update_params", "DisputeUpdateParamsEvidence", "UPDATE_DISPUTE", "evidence"),
+    ("_dispute_update_params", "DisputeUpdateParams", "update_dispute", None),
+    ("_dispute_update_params", "DisputeUpdateParamsEvidence", "update_dispute", "evidence"),
 ])
 def test_every_dispute_parameter_the_sdk_knows_is_accepted(module, cls, spec, nested):
     import importlib
@@ -244,9 +244,9 @@ def test_every_dispute_parameter_the_sdk_knows_is_accepted(module, cls, spec, ne
 
     declared = set(getattr(importlib.import_module("stripe.params." + module), cls).__annotations__)
     declared -= set(RequestOptions.__annotations__) | {"expand"}
-    fields = getattr(P, spec).fields
+    fields = P.spec_for(spec).fields
     if nested:
-        fields = fields[nested].fields
+        fields = P.compile_type(fields[nested].inner.name).fields
     assert declared - set(fields) == set()
 
 
