@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -31,29 +30,15 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.bench.bench_payments import client_worker, cpu_windows, process_cpu, rates  # noqa: E402
+from tests.bench.bench_payments import (client_worker, cpu_windows, process_cpu, rates,  # noqa: E402
+                                         serve_command, start_listening)
 
 TARGET_SHARE = 0.8
 TARGET_RATIO = 0.9
 
 
 def start_server(extra: list) -> tuple[subprocess.Popen, str]:
-    code = ("import argparse, sys; from simulator.cli import serve; p = argparse.ArgumentParser(); "
-            "serve.add_arguments(p); sys.exit(serve.run(p.parse_args(sys.argv[1:])))")
-    cmd = [sys.executable, "-c", code, "--port", "0", "--seed", "1"] + extra
-    proc = subprocess.Popen(cmd, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 60
-    lines = []
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        m = re.search(r"listening on (http://[^\s]+)", line)
-        if m:
-            return proc, m.group(1)
-    proc.kill()
-    raise SystemExit("stripe-sim serve did not start:\n" + "".join(lines))
+    return start_listening(serve_command("--seed", "1", *extra), timeout=60)
 
 
 def run_once(label: str, extra: list, payments: int, clients: int, threads: int) -> dict:

@@ -77,15 +77,19 @@ def client_worker(url: str, payments: int, threads: int, start_at: float, out) -
     out.put((done, errors, usage.ru_utime + usage.ru_stime))
 
 
-def start_server_process(seed: int, kind: str, canned: bool = False) -> tuple[subprocess.Popen, str]:
-    # `stripe-sim serve`, through its module so the bench does not depend on the entry point being installed.
-    code = ("import argparse, sys; from simulator.cli import serve; p = argparse.ArgumentParser(); "
-            "serve.add_arguments(p); sys.exit(serve.run(p.parse_args(sys.argv[1:])))")
-    cmd = [sys.executable, "-c", code, "--port", "0", "--seed", str(seed), "--server", kind]
-    if canned:
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-canned"]
+# `stripe-sim serve`, through its module so the bench does not depend on the entry point being installed.
+SERVE_CODE = ("import argparse, sys; from simulator.cli import serve; p = argparse.ArgumentParser(); "
+              "serve.add_arguments(p); sys.exit(serve.run(p.parse_args(sys.argv[1:])))")
+
+
+def serve_command(*args: str) -> list:
+    return [sys.executable, "-c", SERVE_CODE, "--port", "0", *args]
+
+
+def start_listening(cmd: list, timeout: float = 30) -> tuple[subprocess.Popen, str]:
+    """Start ``cmd`` and return it with the URL it prints once it listens."""
     proc = subprocess.Popen(cmd, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 30
+    deadline = time.time() + timeout
     lines = []
     while time.time() < deadline:
         line = proc.stdout.readline()
@@ -97,6 +101,12 @@ def start_server_process(seed: int, kind: str, canned: bool = False) -> tuple[su
             return proc, m.group(1)
     proc.kill()
     raise SystemExit("stripe-sim serve did not start:\n" + "".join(lines))
+
+
+def start_server_process(seed: int, kind: str, canned: bool = False) -> tuple[subprocess.Popen, str]:
+    if canned:
+        return start_listening([sys.executable, str(Path(__file__).resolve()), "--serve-canned"])
+    return start_listening(serve_command("--seed", str(seed), "--server", kind))
 
 
 def process_cpu(pid: int) -> float:
