@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional, Tuple
@@ -126,10 +125,6 @@ class ReceiverASGI:
         except httpkit.HttpError as exc:  # over the cap (413) or a bad Content-Length (400)
             await _send(send, exc.status, [_JSON], httpkit.dumps(httpkit.contract_error(exc.message)))
             return
-        except _TooSlow:
-            await _send(send, 408, [_JSON, (b"connection", b"close")], httpkit.dumps(
-                httpkit.contract_error("The body did not arrive within %g s" % BODY_TIMEOUT)))
-            return
         if scope["path"] == WEBHOOK_PATH and scope["method"] == "POST" and self.webhook.groupable \
                 and self.app.schema_ready:
             status, payload = await self._webhook_inline(body, _header(headers, b"stripe-signature"))
@@ -153,15 +148,6 @@ class ReceiverASGI:
             return 500, httpkit.contract_error("Internal server error")
 
 
-class _TooSlow(Exception):
-    pass
-
-
-# A body that stops arriving costs no thread here, but it would hold its connection and its
-# task for ever: past this it is a 408 (docs/RELIABILITY.md, "Slow and stuck clients").
-BODY_TIMEOUT = float(os.environ.get("POSX_BODY_TIMEOUT") or 30.0)
-
-
 def _header(headers, name: bytes) -> Optional[str]:
     for key, value in headers:
         if key == name:
@@ -170,17 +156,8 @@ def _header(headers, name: bytes) -> Optional[str]:
 
 
 async def _read_body(headers, receive) -> bytes:
+    # A body that stops arriving is the protocol's 408 (gunicorn_worker.py), not a wait here.
     httpkit.check_length(_header(headers, b"content-length"), MAX_BODY)
-    # One timer for the whole body (asyncio.timeout: a call_at and a cancel), not a task per
-    # read as wait_for would make: this is on every webhook's path.
-    try:
-        async with asyncio.timeout(BODY_TIMEOUT):
-            return await _receive_body(receive)
-    except TimeoutError:
-        raise _TooSlow() from None
-
-
-async def _receive_body(receive) -> bytes:
     message = await receive()
     if message["type"] == "http.disconnect":
         raise ClientGone()
