@@ -36,6 +36,8 @@ REBUILD_SLACK = 4096
 
 
 class Index:
+    live = ()  # objects decoded for the action under way: only a CompactIndex keeps any
+
     def __init__(self, object_name: str, url: str, keys: Iterable[str] = ()):
         self.object_name = object_name
         self.url = url
