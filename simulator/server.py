@@ -135,10 +135,22 @@ class SimulatorServer:
     # -- the WSGI servers --------------------------------------------------------------
 
     def _build_loop(self, app):
-        front = EventLoopFront(app, self.host, self.port, threads=self.threads, limits=self.limits)
+        front = EventLoopFront(app, self.host, self.port, threads=self.threads, limits=self.limits,
+                               inline=self._runs_inline)
         front.bind()
         self.port = front.port
         return front, front.serve
+
+    def _runs_inline(self, request) -> bool:
+        """The Stripe API (``/v1/``) runs on the front's loop thread: it waits on nothing but
+        the backend lock, and the thread hand-off cost a sixth of the SDK's create+confirm
+        rate (docs/BENCHMARKS.md). Not when each journal write is fsynced (``--fsync
+        always``): that wait belongs in a worker, where concurrent requests share one fsync.
+        The control plane, the dashboard and the listen relay (long polls) always use workers."""
+        if not request.url.startswith(b"/v1/"):
+            return False
+        journal = getattr(self.sim.backend, "journal", None)
+        return journal is None or not journal.sync_each
 
     @staticmethod
     def _stop_loop(front, serving: bool) -> None:

@@ -41,6 +41,7 @@ class Connection(asyncio.Protocol):
         self._body = bytearray()
         self._ready: Deque[Request] = collections.deque()
         self._write_paused = False
+        self._paused_reading = False
         self._close_after_write = False
         self._refused = False
 
@@ -151,13 +152,25 @@ class Connection(asyncio.Protocol):
     def _dispatch(self) -> None:
         self.state = BUSY
         self._disarm()
+        request = self._ready.popleft()
+        inline = self.front.inline
+        if inline is not None and inline(request):
+            # Run on the loop thread itself: no hand-off to a worker and back (two thread
+            # switches and a wake-up a request), and nothing to pause, since the loop reads
+            # nothing else until the answer is written.
+            self._answer(*self.front.respond(self, request))
+            return
         self.transport.pause_reading()
-        self.front.submit(self, self._ready.popleft())
+        self._paused_reading = True
+        self.front.submit(self, request)
 
     def answered(self, data: bytes, keep_alive: bool) -> None:
         """Called on the loop with the worker's answer."""
         if self.state == CLOSED:
             return
+        self._answer(data, keep_alive)
+
+    def _answer(self, data: bytes, keep_alive: bool) -> None:
         self.transport.write(data)
         if not keep_alive:
             self._close_after_write = True
@@ -175,7 +188,9 @@ class Connection(asyncio.Protocol):
             self._dispatch()
             return
         self._arm(self.limits.keepalive_timeout, self._idle_expired)
-        self.transport.resume_reading()
+        if self._paused_reading:
+            self._paused_reading = False
+            self.transport.resume_reading()
 
     def _refuse(self, code: int, message: str) -> None:
         self.front.refusals[code] = self.front.refusals.get(code, 0) + 1

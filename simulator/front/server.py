@@ -13,11 +13,11 @@ import asyncio
 import concurrent.futures
 import socket
 import threading
-from typing import Dict, Optional, Set
+from typing import Callable, Dict, Optional, Set, Tuple
 
 from .connection import Connection
 from .limits import Limits
-from .wsgi import build_environ, call_app, refusal
+from .wsgi import Request, build_environ, call_app, refusal
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -36,8 +36,12 @@ class EventLoopFront:
     own failures, for the owner to raise in its thread."""
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0, *, threads: int = 16,
-                 limits: Optional[Limits] = None, name: str = "stripe-sim"):
+                 limits: Optional[Limits] = None, name: str = "stripe-sim",
+                 inline: Optional[Callable[[Request], bool]] = None):
         self.app = app
+        # Requests for which this says True run on the loop thread (they must never wait on
+        # anything but a short lock); the rest go to the worker threads.
+        self.inline = inline
         self.host = host
         self.port = port
         self.threads = threads
@@ -149,13 +153,16 @@ class EventLoopFront:
 
     # -- a worker ----------------------------------------------------------------------
 
-    def _work(self, conn: Connection, request) -> None:
+    def respond(self, conn: Connection, request) -> Tuple[bytes, bool]:
+        """One request through the app: (the answer's bytes, keep the connection open)."""
         try:
-            environ = build_environ(request, self.host, self.port, conn.peer)
-            data, keep_alive = call_app(self.app, environ, request)
+            return call_app(self.app, build_environ(request, self.host, self.port, conn.peer), request)
         except BaseException as exc:  # an app bug: answered 500, kept for the owner to raise
             self.errors.append(exc)
-            data, keep_alive = refusal(500, "The simulator failed on this request: %r" % (exc,)), False
+            return refusal(500, "The simulator failed on this request: %r" % (exc,)), False
+
+    def _work(self, conn: Connection, request) -> None:
+        data, keep_alive = self.respond(conn, request)
         try:
             self.loop.call_soon_threadsafe(conn.answered, data, keep_alive)
         except RuntimeError:  # the loop stopped meanwhile: nobody is left to answer

@@ -233,3 +233,42 @@ def test_an_app_exception_is_a_500_and_is_kept_for_the_owner():
 def test_limits_must_be_positive(field):
     with pytest.raises(ValueError, match=field):
         Limits(**{field: 0})
+
+
+def test_requests_the_inline_rule_picks_run_on_the_loop_thread_the_rest_on_workers():
+    threads = {}
+
+    def app(environ, start_response):
+        threads[environ["PATH_INFO"]] = threading.current_thread().name
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    f = EventLoopFront(app, threads=2, inline=lambda request: request.url.startswith(b"/in")).start()
+    loop_thread = f._thread.name
+    try:
+        with connect(f.port) as sock:
+            for path in (b"/inline", b"/worker", b"/inline-again"):
+                sock.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: h\r\n\r\n")
+                assert read_response(sock)[2] == b"ok"
+    finally:
+        f.stop()
+    assert threads["/inline"] == threads["/inline-again"] == loop_thread
+    assert threads["/worker"].startswith("stripe-sim-worker")
+
+
+def test_the_simulator_runs_only_its_stripe_api_inline_and_not_when_each_write_is_fsynced():
+    from simulator.core import Simulator
+    from simulator.front.wsgi import Request
+    from simulator.server import SimulatorServer
+
+    server = SimulatorServer(Simulator(delivery=False))
+    req = lambda url: Request(b"GET", url, "1.1", [], b"", True)  # noqa: E731
+    assert server._runs_inline(req(b"/v1/payment_intents"))
+    assert not server._runs_inline(req(b"/_sim/deliveries/wait"))
+
+    class SyncedJournal:
+        sync_each = True
+
+    server.sim.backend.journal = SyncedJournal()
+    assert not server._runs_inline(req(b"/v1/payment_intents"))
+    server.sim.close()
