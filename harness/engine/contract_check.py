@@ -245,46 +245,48 @@ class ContractDoctor:
                              "client_reference_id (or metadata.order_id), not by the intent id.",
                              "test_payments::test_checkout_session_pays_the_order")
 
-    def check_dispute_finds_order(self) -> CheckResult:
-        name, title = "dispute_finds_order", "charge.dispute.created finds its order by payment_intent"
+    def _after_payment(self, name: str, title: str, event_type: str, make_obj: Callable[[dict, int], dict],
+                       shows: Callable[[dict], bool], passed: str, missing: Callable[[dict, Any], str], fix: str,
+                       relies: str) -> CheckResult:
+        """Send ``event_type`` for the paid order and wait until its view ``shows`` the effect."""
         order = self.orders.get("paid")
         if not order or self.order_view(order["id"]) is None:
             return CheckResult(name, title, SKIP, "no paid order")
-        amount = order.get("amount") or self.tier_doc.get("price") or 0
-        reply = self.send("charge.dispute.created", {
-            "id": "dp_doctor_%s" % _secrets.token_hex(8), "object": "dispute", "amount": amount,
-            "currency": order.get("currency") or "usd", "charge": "ch_doctor_%s" % _secrets.token_hex(6),
-            "payment_intent": order["stripe_payment_intent_id"], "reason": "fraudulent", "status": "needs_response",
-            "metadata": {}})
+        reply = self.send(event_type, make_obj(order, order.get("amount") or self.tier_doc.get("price") or 0))
         if reply.status is None or not 200 <= reply.status < 300:
             return CheckResult(name, title, FAIL, "answered %s" % reply.describe(), "A verified event must get 2xx.")
-        ok, seen = self.wait_for(order["id"], lambda v: isinstance(v.get("disputes"), list) and len(v["disputes"]) >= 1)
+        ok, seen = self.wait_for(order["id"], shows)
         if not ok:
-            return CheckResult(name, title, FAIL, "accepted, but order %s shows no dispute" % order["id"],
-                               "Find the order by the dispute's payment_intent (or its charge's).",
-                               {"relies": "test_payments::test_dispute_is_recorded"})
-        return CheckResult(name, title, PASS, "order %s shows the dispute" % order["id"])
+            return CheckResult(name, title, FAIL, missing(order, seen), fix, {"relies": relies})
+        return CheckResult(name, title, PASS, passed % order["id"])
+
+    def check_dispute_finds_order(self) -> CheckResult:
+        return self._after_payment(
+            "dispute_finds_order", "charge.dispute.created finds its order by payment_intent", "charge.dispute.created",
+            lambda order, amount: {
+                "id": "dp_doctor_%s" % _secrets.token_hex(8), "object": "dispute", "amount": amount,
+                "currency": order.get("currency") or "usd", "charge": "ch_doctor_%s" % _secrets.token_hex(6),
+                "payment_intent": order["stripe_payment_intent_id"], "reason": "fraudulent",
+                "status": "needs_response", "metadata": {}},
+            lambda v: isinstance(v.get("disputes"), list) and len(v["disputes"]) >= 1,
+            "order %s shows the dispute",
+            lambda order, seen: "accepted, but order %s shows no dispute" % order["id"],
+            "Find the order by the dispute's payment_intent (or its charge's).",
+            "test_payments::test_dispute_is_recorded")
 
     def check_refund_finds_order(self) -> CheckResult:
-        name, title = "refund_finds_order", "charge.refunded finds its order by payment_intent"
-        order = self.orders.get("paid")
-        if not order or self.order_view(order["id"]) is None:
-            return CheckResult(name, title, SKIP, "no paid order")
-        amount = order.get("amount") or self.tier_doc.get("price") or 0
-        reply = self.send("charge.refunded", {
-            "id": "ch_doctor_%s" % _secrets.token_hex(6), "object": "charge", "amount": amount,
-            "amount_captured": amount, "amount_refunded": amount, "refunded": True,
-            "currency": order.get("currency") or "usd", "payment_intent": order["stripe_payment_intent_id"],
-            "status": "succeeded", "metadata": {}})
-        if reply.status is None or not 200 <= reply.status < 300:
-            return CheckResult(name, title, FAIL, "answered %s" % reply.describe(), "A verified event must get 2xx.")
-        ok, seen = self.wait_for(order["id"], lambda v: v.get("status") == "refunded")
-        if not ok:
-            return CheckResult(name, title, FAIL, "accepted, but order %s shows %s" % (order["id"],
-                                                                                     _short(_status_of(seen))),
-                               "Find the order by the charge's payment_intent; a full refund makes it 'refunded'.",
-                               {"relies": "test_payments::test_refund_after_payment, the money scenarios"})
-        return CheckResult(name, title, PASS, "order %s is refunded" % order["id"])
+        return self._after_payment(
+            "refund_finds_order", "charge.refunded finds its order by payment_intent", "charge.refunded",
+            lambda order, amount: {
+                "id": "ch_doctor_%s" % _secrets.token_hex(6), "object": "charge", "amount": amount,
+                "amount_captured": amount, "amount_refunded": amount, "refunded": True,
+                "currency": order.get("currency") or "usd", "payment_intent": order["stripe_payment_intent_id"],
+                "status": "succeeded", "metadata": {}},
+            lambda v: v.get("status") == "refunded",
+            "order %s is refunded",
+            lambda order, seen: "accepted, but order %s shows %s" % (order["id"], _short(_status_of(seen))),
+            "Find the order by the charge's payment_intent; a full refund makes it 'refunded'.",
+            "test_payments::test_refund_after_payment, the money scenarios")
 
     def check_fault_hooks(self) -> CheckResult:
         return fault_hooks_check(self.http, self.base, self.webhook.timeout)

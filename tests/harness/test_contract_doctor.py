@@ -113,3 +113,7 @@ def test_a_target_that_breaks_the_contract_is_told_which_rule(broken, capsys):
     assert verdicts["payment_finds_order"] == "pass"
     assert verdicts["checkout_finds_order"] == "fail" and "still shows" in checks["checkout_finds_order"]["detail"]
     assert "client_reference_id" in checks["checkout_finds_order"]["fix"]
+    # It ignores disputes and refunds: accepted, but nothing shows on the order.
+    assert verdicts["dispute_finds_order"] == "fail" and "shows no dispute" in checks["dispute_finds_order"]["detail"]
+    assert verdicts["refund_finds_order"] == "fail" and '"status": "paid"' in checks["refund_finds_order"]["detail"]
+    assert "a full refund makes it 'refunded'" in checks["refund_finds_order"]["fix"]
